@@ -1,0 +1,19 @@
+// The zerotune subcommands. Each is a function taking the arguments after its name and returning the
+// exit status; errors are thrown as zt::Error and printed by main.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace zt::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+// Defined in the cmd_*.cpp files; listed in main.cpp.
+int cmd_init(const std::vector<std::string>& args);
+int cmd_score(const std::vector<std::string>& args);
+
+}  // namespace zt::cli
