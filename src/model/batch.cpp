@@ -13,9 +13,9 @@ PackedBatch pack_sequences(const std::vector<std::vector<int32_t>>& ids, const s
   int64_t T = 0;
   for (size_t b = 0; b < ids.size(); ++b) {
     check(!ids[b].empty(), "sequence " + std::to_string(b) + " has no tokens");
-    check(labels.empty() || labels[b].size() == ids[b].size(),
-          "sequence " + std::to_string(b) + ": labels have " + std::to_string(labels[b].size()) + " entries, input_ids " +
-              std::to_string(ids[b].size()));
+    if (!labels.empty() && labels[b].size() != ids[b].size())
+      fail("sequence " + std::to_string(b) + ": labels have " + std::to_string(labels[b].size()) + " entries, input_ids " +
+           std::to_string(ids[b].size()));
     lens.push_back(int32_t(ids[b].size()));
     T += int64_t(ids[b].size());
   }

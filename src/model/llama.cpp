@@ -91,7 +91,7 @@ void CausalLM::block_forward(MicroStep& s, int layer, const UnitParams& p, Block
   const int64_t Hq = cfg_.num_attention_heads, Hkv = cfg_.num_key_value_heads, D = cfg_.head_dim;
   a.lora_h.clear();
   a.h1 = alloc({T, C});
-  a.rstd1 = Tensor::empty({T}, DType::f32, dev_);
+  a.rstd1 = Tensor::empty({T}, stat_dtype(), dev_);
   ops::rmsnorm_forward(a.h1, a.rstd1, a.x, p.get(pre + "input_layernorm.weight"), float(cfg_.rms_norm_eps));
   a.q = alloc({T, Hq * D});
   a.k = alloc({T, Hkv * D});
@@ -103,7 +103,7 @@ void CausalLM::block_forward(MicroStep& s, int layer, const UnitParams& p, Block
   ops::rope_forward(q3, s.batch.seq.positions, inv_freq_);
   ops::rope_forward(k3, s.batch.seq.positions, inv_freq_);
   a.att = alloc({T, Hq * D});
-  a.lse = Tensor::empty({Hq, T}, DType::f32, dev_);
+  a.lse = Tensor::empty({Hq, T}, stat_dtype(), dev_);
   ops::DropoutSpec attn_drop;
   if (s.opt.training && cfg_.attention_dropout > 0) attn_drop = {float(cfg_.attention_dropout), mix(s.opt.dropout_seed, layer), 0};
   ops::attention_forward(a.att.reshape({T, Hq, D}), a.lse, q3, k3, v3, s.batch.seq, 1.0f / std::sqrt(float(D)), attn_drop);
@@ -111,7 +111,7 @@ void CausalLM::block_forward(MicroStep& s, int layer, const UnitParams& p, Block
   linear_fwd(a.x2, a.att, pre + "self_attn.o_proj", p, a, lora_dropout(s, layer, 3));
   ops::add(a.x2, a.x2, a.x);  // residual
   a.h2 = alloc({T, C});
-  a.rstd2 = Tensor::empty({T}, DType::f32, dev_);
+  a.rstd2 = Tensor::empty({T}, stat_dtype(), dev_);
   ops::rmsnorm_forward(a.h2, a.rstd2, a.x2, p.get(pre + "post_attention_layernorm.weight"), float(cfg_.rms_norm_eps));
   a.gate = alloc({T, F});
   a.up = alloc({T, F});
@@ -148,11 +148,11 @@ void CausalLM::forward(MicroStep& s, int u, const UnitParams& p, const UnitParam
                                tied->get("model.embed_tokens.weight"))
                             : p.get("lm_head.weight");
       s.head_hn = alloc({T, C});
-      s.head_rstd = Tensor::empty({T}, DType::f32, dev_);
+      s.head_rstd = Tensor::empty({T}, stat_dtype(), dev_);
       ops::rmsnorm_forward(s.head_hn, s.head_rstd, s.hidden[u], p.get("model.norm.weight"), float(cfg_.rms_norm_eps));
       s.logits = alloc({T, cfg_.vocab_size});
       ops::linear_forward(s.logits, s.head_hn, w, Tensor());
-      s.token_loss = Tensor::empty({T}, dtype_ == DType::f64 ? DType::f64 : DType::f32, dev_);
+      s.token_loss = Tensor::empty({T}, stat_dtype(), dev_);
       s.lse = Tensor::empty({T}, s.token_loss.dtype(), dev_);
       ops::cross_entropy_forward(s.token_loss, s.lse, s.logits, s.batch.targets);
       s.loss_sum = 0;

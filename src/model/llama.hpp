@@ -60,6 +60,8 @@ class CausalLM {
 
  private:
   Tensor alloc(const Shape& shape) const;
+  // Statistics (rstd, lse, per-token loss) are fp32, or f64 for the double-precision reference.
+  DType stat_dtype() const { return dtype_ == DType::f64 ? DType::f64 : DType::f32; }
   void block_forward(MicroStep& s, int layer, const UnitParams& p, BlockActivations& a) const;
   void block_backward(MicroStep& s, int layer, const UnitParams& p, const UnitParams& g, BlockActivations& a) const;
   ops::DropoutSpec lora_dropout(const MicroStep& s, int layer, int site) const;
