@@ -9,15 +9,15 @@
 using namespace zt::cli;
 
 static const Command kCommands[] = {
-    // {"init", ...} and {"score", ...} are registered once the model layer lands.
-    {nullptr, nullptr, nullptr},
+    {"init", "write a randomly initialised Hugging Face-format model from a config.json", cmd_init},
+    {"score", "print the mean next-token cross-entropy of a model on token-id lines (jsonl)", cmd_score},
 };
 
 static void print_help() {
   std::printf(
       "zerotune: fine-tune Hugging Face causal LMs (DeepSpeed-Chat step 1) natively, no Python.\n\n"
       "usage: zerotune <command> [flags]    (zerotune <command> --help lists a command's flags)\n\ncommands:\n");
-  for (auto& c : kCommands) if (c.name) std::printf("  %-10s %s\n", c.name, c.summary);
+  for (auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
   std::printf("  %-10s %s\n", "version", "print the version");
 }
 
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> args(argv + 2, argv + argc);
   for (auto& c : kCommands) {
-    if (!c.name || std::strcmp(c.name, argv[1])) continue;
+    if (std::strcmp(c.name, argv[1])) continue;
     try {
       return c.run(args);
     } catch (const zt::Error& e) {
