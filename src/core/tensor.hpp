@@ -114,13 +114,15 @@ template <> struct dtype_of<int32_t> { static constexpr DType value = DType::i32
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::i64; };
 
 template <class T> T* Tensor::data() const {
-  check(defined(), "data() of an undefined tensor");
+  // Messages are built only on failure: this sits on hot paths.
+  if (!defined()) [[unlikely]] fail("data() of an undefined tensor");
   if constexpr (std::is_same_v<T, uint16_t>) {
-    check(dtype_ == DType::bf16 || dtype_ == DType::f16, std::string("tensor is ") + dtype_name(dtype_) + ", not bf16/f16");
+    if (dtype_ != DType::bf16 && dtype_ != DType::f16) [[unlikely]]
+      fail(std::string("tensor is ") + dtype_name(dtype_) + ", not bf16/f16");
   } else if constexpr (std::is_same_v<T, void> || std::is_same_v<T, char> || std::is_same_v<T, uint8_t>) {
   } else {
-    check(dtype_ == dtype_of<std::remove_const_t<T>>::value,
-          std::string("tensor is ") + dtype_name(dtype_) + ", accessed as " + dtype_name(dtype_of<std::remove_const_t<T>>::value));
+    if (dtype_ != dtype_of<std::remove_const_t<T>>::value) [[unlikely]]
+      fail(std::string("tensor is ") + dtype_name(dtype_) + ", accessed as " + dtype_name(dtype_of<std::remove_const_t<T>>::value));
   }
   return static_cast<T*>(raw());
 }
