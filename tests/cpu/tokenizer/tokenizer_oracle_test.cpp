@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <chrono>
 #include <set>
 
 #include "oracle_support.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/unicode.hpp"
 
 using namespace zt;
 
@@ -149,6 +151,78 @@ TEST(OracleTestPlans, Gpt2MatchesGptTokenizerTestPlans) {
     ++checked;
   }
   EXPECT_GE(checked, 50u);
+}
+
+}  // namespace
+
+namespace {
+
+// No quadratic blow-up: a 1 MB word (no pre-tokenizer split inside it) encodes quickly.
+TEST(OracleProperties, VeryLongWordsEncodeInNearLinearTime) {
+  ASSERT_EQ(test::ensure_oracles(), "");
+  Tokenizer tok = Tokenizer::load(test::tokenizers_dir() + "/llama3");
+  std::string word;
+  uint32_t x = 12345;
+  for (int i = 0; i < 1000000; ++i) x = x * 1103515245u + 12345u, word += char('a' + (x >> 16) % 26);
+  auto t0 = std::chrono::steady_clock::now();
+  auto ids = tok.encode(word);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GT(ids.size(), 100000u);
+  EXPECT_LT(s, 10.0) << "1 MB word took " << s << " s";
+  EXPECT_EQ(tok.decode(ids), word);
+}
+
+// Random bytes (valid and invalid UTF-8): no crash, and byte-level vocabularies give back the input with each
+// invalid subpart replaced by U+FFFD; batch encoding equals one-by-one encoding.
+TEST(OracleProperties, RandomBytesRoundTripOnByteLevelVocabularies) {
+  ASSERT_EQ(test::ensure_oracles(), "");
+  uint64_t x = 88172645463325252ull;
+  auto rnd = [&] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17, x; };
+  const char* pool[] = {"a", " ", "\n", "\r\n", "'s", "1", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xCC\x81",
+                        "\xC2\xA0", "<|endoftext|>", "<|begin_of_text|>", "<|im_start|>", "\xFF", "\xE2\x82", "\xED\xA0\x80", "\t"};
+  std::vector<std::string> texts;
+  for (int i = 0; i < 600; ++i) {
+    std::string s;
+    size_t n = rnd() % 40;
+    for (size_t k = 0; k < n; ++k) {
+      if (rnd() % 4 == 0) s += char(rnd() % 256);
+      else s += pool[rnd() % (sizeof(pool) / sizeof(pool[0]))];
+    }
+    texts.push_back(s);
+  }
+  for (const char* name : {"llama3", "gpt2"}) {
+    Tokenizer tok = Tokenizer::load(test::tokenizers_dir() + "/" + name);
+    auto batch = tok.encode_batch(texts, false, 2);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      auto ids = tok.encode(texts[i]);
+      ASSERT_EQ(ids, batch[i]);
+      EXPECT_EQ(tok.decode(ids), zt::tok::sanitize_utf8(texts[i])) << name << " #" << i;
+    }
+  }
+  // Qwen3 and Llama 2 must not crash and must decode to valid UTF-8
+  for (const char* name : {"qwen3", "llama2"}) {
+    Tokenizer tok = Tokenizer::load(test::tokenizers_dir() + "/" + name);
+    for (auto& t : texts) EXPECT_TRUE(zt::tok::valid_utf8(tok.decode(tok.encode(t, true))));
+  }
+}
+
+// The `zerotune tokenize` command end to end (registered in src/cli/main.cpp).
+TEST(OracleProperties, TokenizeCommand) {
+  ASSERT_EQ(test::ensure_oracles(), "");
+  int rc = 0;
+  std::string help = test::run_capture(std::string("'") + ZT_EXE + "' tokenize --help 2>&1", rc);
+  if (help.find("unknown command") != std::string::npos) GTEST_SKIP() << "tokenize is not registered in src/cli/main.cpp yet";
+  std::string in = std::string(ZT_BINARY_DIR) + "/tokenize_cli_in.jsonl";
+  write_file_atomic(in, "\"Hello world!\"\n[128000, 9906, 1917, 0]\n\"\"\n");
+  std::string out = test::run_capture(std::string("'") + ZT_EXE + "' tokenize --tokenizer '" + test::tokenizers_dir() +
+                                          "/llama3_meta' --add_special_tokens < '" + in + "'",
+                                      rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "[128000,9906,1917,0]\n\"<|begin_of_text|>Hello world!\"\n[128000]\n");
+  test::run_capture(std::string("'") + ZT_EXE + "' tokenize --decode --tokenizer '" + test::tokenizers_dir() +
+                        "/llama3' < '" + in + "' 2>&1",
+                    rc);
+  EXPECT_EQ(rc, 1);  // a string line under --decode is an error
 }
 
 }  // namespace
