@@ -9,6 +9,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/json.hpp"
@@ -292,17 +293,18 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     for (const auto& [k, v] : metadata) md[k] = v;
     h["__metadata__"] = std::move(md);
   }
+  std::set<std::string> seen;
   for (const auto& [name, t] : tensors) {
     const std::string where = "save_safetensors " + path + ": tensor '" + name + "'";
     check(name != "__metadata__", where + ": the name is reserved by the format", "rename the tensor");
-    check(!h.contains(name), where + " is given twice", "tensor names must be unique");
+    check(seen.insert(name).second, where + " is given twice", "tensor names must be unique");
     check(t.defined(), where + " is undefined");
     check(t.device().is_cpu(), where + " is on " + t.device().str(), "copy it to the CPU before saving");
     check(t.is_contiguous(), where + " is not contiguous", "clone() it before saving");
-    h[name] = nullptr;  // reserves the given order; filled below
   }
-  // Data layout: widest elements first (stable), so with the 8-aligned data start every tensor is aligned
-  // to its element size and readers can map it in place without gaps (the reference reader forbids gaps).
+  // Layout: widest elements first (stable), so with the 8-aligned data start every tensor is aligned to its
+  // element size and readers can map it in place without gaps (the reference reader forbids gaps). Header
+  // entries follow the layout, as the reference writer's do.
   std::vector<size_t> layout(tensors.size());
   for (size_t i = 0; i < layout.size(); ++i) layout[i] = i;
   std::stable_sort(layout.begin(), layout.end(), [&](size_t a, size_t b) {

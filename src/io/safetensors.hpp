@@ -81,10 +81,12 @@ class SafetensorsFile {
 // The format's dtype name for a zerotune dtype ("F32", "BF16", ...).
 const char* safetensors_dtype_name(DType t);
 
-// Writes `tensors` (CPU, contiguous, unique names) to `path`: a compact JSON header ("__metadata__" first
-// when not empty, then entries in the given order) padded with spaces to a multiple of 8 bytes, then the
-// data contiguously, widest dtype first (stable within a width) so every tensor is aligned to its element
-// size and views of it are zero-copy; for a single-dtype model the data order is the given order.
+// Writes `tensors` (CPU, contiguous, unique names) to `path`: 8-byte length, a compact JSON header
+// ("__metadata__" first when not empty) padded with spaces to a multiple of 8 bytes, then the data
+// contiguously. Layout (and header entry) order is the given order stably sorted by element size, widest
+// first, so every tensor is aligned to its element size and views of it are zero-copy; for a one-dtype
+// model it is the given order. Given tensors sorted by name and metadata {"format": "pt"}, the bytes equal
+// those of the reference writer (safetensors' serialize; checked against transformers-written fixtures).
 // Streams through a temporary file in the same directory + fsync + rename, so readers never see a partial
 // file and no second copy of the data is made in memory.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,

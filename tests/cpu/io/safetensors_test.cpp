@@ -171,11 +171,11 @@ TEST(Safetensors, ViewIsZeroCopyOverTheMapping) {
 
 TEST(Safetensors, GoldenBytesFromTheSpec) {
   // Built from the format description: u64 LE header size, compact JSON header padded with spaces to a
-  // multiple of 8, then little-endian tensor data. Entries are listed in the order given to the writer;
-  // the data is laid out widest dtype first (c: I64, a: F32, b: BF16) so each tensor is aligned.
+  // multiple of 8, then little-endian tensor data. Tensors are laid out (and listed) widest dtype first,
+  // c: I64, a: F32, b: BF16, so each is aligned to its element size, as the reference writer does.
   const std::string header =
-      R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},)"
-      R"("b":{"dtype":"BF16","shape":[1,3],"data_offsets":[16,22]},"c":{"dtype":"I64","shape":[],"data_offsets":[0,8]}})";
+      R"({"__metadata__":{"format":"pt"},"c":{"dtype":"I64","shape":[],"data_offsets":[0,8]},)"
+      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"b":{"dtype":"BF16","shape":[1,3],"data_offsets":[16,22]}})";
   ASSERT_EQ(header.size(), 196u);
   std::string golden = std::string("\xc8\0\0\0\0\0\0\0", 8) + header + "    " +
                        std::string("\x02\x01\0\0\0\0\0\0", 8) +               // c = 258
@@ -323,4 +323,31 @@ TEST(Safetensors, WriterRejectsBadInput) {
   expect_error([&] { save_safetensors(d.file("x.safetensors"), {{std::string("\xff"), t}}); }, {"UTF-8"});
   expect_error([&] { save_safetensors(d.file("no/such/dir/x.safetensors"), {{"a", t}}); }, {"cannot create", "no/such/dir"});
   EXPECT_TRUE(std::filesystem::is_empty(d.path));  // failed saves leave nothing behind
+}
+
+TEST(Safetensors, WriterMatchesTheReferenceWriterByteForByte) {
+  // The model fixtures were written by transformers (huggingface safetensors' serialize). Re-saving their
+  // tensors in name order with {"format": "pt"} must reproduce each file exactly.
+  ScratchDir d("reference");
+  int checked = 0;
+  for (const char* m : {"llama31", "qwen2", "mistral", "llama2"}) {
+    std::string path = std::string(ZT_SOURCE_DIR) + "/tests/fixtures/hf/" + m + "/model/model.safetensors";
+    if (!std::filesystem::exists(path)) continue;
+    auto f = SafetensorsFile::open(path);
+    // The reference layout has no gaps: the ranges tile the data region exactly.
+    uint64_t end = 0;
+    for (const auto& n : f.names()) {
+      EXPECT_EQ(f.info(n).begin, end) << path << " " << n;
+      end = f.info(n).end;
+    }
+    EXPECT_EQ(f.data_start() + end, std::filesystem::file_size(path));
+    std::vector<std::string> names = f.names();
+    std::sort(names.begin(), names.end());
+    std::vector<std::pair<std::string, Tensor>> ts;
+    for (const auto& n : names) ts.emplace_back(n, f.view(n));
+    save_safetensors(d.file("out.safetensors"), ts, f.metadata());
+    EXPECT_TRUE(read_bytes(d.file("out.safetensors")) == read_bytes(path)) << m;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no fixtures under tests/fixtures/hf";
 }
