@@ -1,0 +1,85 @@
+// The DeepSpeed-Chat step-1 loop on one rank: epochs of micro-batches, gradient accumulation counted
+// globally, clipping, AdamW over DeepSpeed-Chat's parameter groups, the LR schedule stepped per applied
+// step, evaluation (loss, perplexity) before training and after each epoch, metrics and a progress line.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/resident.hpp"
+#include "train/lr_schedule.hpp"
+#include "train/metrics.hpp"
+#include "train/optimizer.hpp"
+#include "train/param_groups.hpp"
+
+namespace zt::train {
+
+// Tokenised samples in a fixed order: the data layer's cache (or a test's vectors) behind one interface.
+class SampleSet {
+ public:
+  virtual ~SampleSet() = default;
+  virtual int64_t size() const = 0;
+  // Real tokens of sample i and their labels (-100 = not trained on); no padding.
+  virtual void get(int64_t i, std::vector<int32_t>& ids, std::vector<int32_t>& labels) const = 0;
+};
+
+// What one rank iterates: micro-batches of sample indices, the same order every epoch (DeepSpeed-Chat
+// never calls set_epoch).
+struct EpochPlan {
+  std::vector<std::vector<int64_t>> train_batches;
+  std::vector<std::vector<int64_t>> eval_batches;
+};
+
+struct LoopOptions {
+  int64_t epochs = 1;
+  int64_t gradient_accumulation_steps = 1;
+  double gradient_clipping = 1.0;  // 0 = off
+  LrScheduleType schedule = LrScheduleType::cosine;
+  int64_t num_warmup_steps = 0;
+  ParamGroupConfig groups;         // learning_rate, weight_decay, lora_learning_rate
+  AdamConfig adam;
+  bool gradient_checkpointing = false;
+  bool print_loss = false;         // DeepSpeed-Chat's per-micro-step line
+  int64_t steps_per_print = 10;    // per-step line every N applied steps (and the first and last)
+  uint64_t seed = 1234;            // dropout streams
+  int rank = 0;
+  bool progress = true;            // a progress line on stderr when it is a terminal
+};
+
+struct EvalResult {
+  double loss = 0, perplexity = 0;
+};
+
+struct LoopResult {
+  std::vector<double> step_losses;   // mean loss of each applied optimizer step's micro-batches
+  std::vector<double> grad_norms;    // global norm before clipping, per applied step
+  std::vector<double> lrs;           // lr of the first group at each applied step
+  std::vector<EvalResult> evals;     // before training, then after each epoch
+  int64_t applied_steps = 0, micro_steps = 0;
+  double train_seconds = 0;
+  int64_t train_tokens = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(model::ResidentModel& model, LoopOptions opt, MetricsLogger* metrics = nullptr);
+  EvalResult evaluate(const SampleSet& eval, const std::vector<std::vector<int64_t>>& batches);
+  LoopResult train(const SampleSet& train, const SampleSet& eval, const EpochPlan& plan);
+  // Number of optimizer steps the schedule spans: epochs x ceil(micro-batches per epoch / GAS).
+  int64_t num_training_steps(int64_t micro_batches_per_epoch) const;
+  const std::vector<ParamGroup>& groups() const { return groups_; }
+
+ private:
+  model::PackedBatch make_batch(const SampleSet& set, const std::vector<int64_t>& idx) const;
+  model::ResidentModel& model_;
+  LoopOptions opt_;
+  MetricsLogger* metrics_;
+  std::vector<ParamGroup> groups_;
+  std::vector<std::string> names_;  // trainable parameter names in optimizer order
+  std::vector<Tensor> grads_;
+  std::unique_ptr<Optimizer> optimizer_;
+};
+
+}  // namespace zt::train
