@@ -3,6 +3,7 @@
 #include "train/train_config.hpp"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "core/error.hpp"
 
@@ -133,6 +134,20 @@ const char* train_dtype_flag_name(DType t) {
     case DType::f32: return "fp32";
     default: return dtype_name(t);
   }
+}
+
+int64_t effective_local_rank(const TrainConfig& c) {
+  const char* env = std::getenv("LOCAL_RANK");
+  if (!env || !*env) return c.local_rank;
+  std::string v = env;
+  try {
+    size_t pos = 0;
+    long long x = std::stoll(v, &pos);
+    if (pos == v.size() && x >= 0) return x;
+  } catch (...) {
+  }
+  fail("LOCAL_RANK='" + v + "' in the environment is not a non-negative integer",
+       "launchers set LOCAL_RANK; unset it when starting a single process by hand");
 }
 
 std::array<double, 3> parse_data_split(const std::string& text) {

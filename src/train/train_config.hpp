@@ -98,6 +98,10 @@ std::array<double, 3> parse_data_split(const std::string& text);
 // Every flag's value as JSON (keys are the flag names), to echo into logs with train_settings_json().
 Json train_config_json(const TrainConfig& c);
 
+// The local rank to use: LOCAL_RANK from the environment when set (launchers set it; it wins, as in
+// DeepSpeed-Chat), else --local_rank (-1 = not launched by a launcher). A malformed LOCAL_RANK is an error.
+int64_t effective_local_rank(const TrainConfig& c);
+
 // "fp16" / "bf16" as the flag spells them (f32 -> "fp32").
 const char* train_dtype_flag_name(DType t);
 

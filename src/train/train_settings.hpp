@@ -1,5 +1,19 @@
 // The effective training settings: TrainConfig (flags) + DsConfig (ds_config.json or DeepSpeed-Chat's step-1
 // config) + world size, merged with the precedence written in ds_config.hpp, and echoed as JSON into logs.
+//
+// What that precedence gives where DeepSpeed, the HF integration and DeepSpeed-Chat differ (all tested):
+// - batch: the file's explicit values and the explicit flags go into DeepSpeed's any-two-determine-the-third rule;
+//   flags left at their defaults only fill in when the file gives neither train_batch_size nor the micro-batch.
+// - dtype: a section with enabled true decides; a file that disables the flag's dtype and enables none means fp32.
+//   fp16 from the flag (file without an fp16 section) uses DeepSpeed-Chat's scaler section {loss_scale_window 100}.
+// - gradient_clipping: "auto" -> 1.0 (DeepSpeed-Chat's), absent from a user file -> 0 (DeepSpeed's default: off).
+// - optimizer: no section -> DeepSpeed-Chat's AdamW(0.9, 0.95, 1e-8); a section without betas -> (0.9, 0.999),
+//   DeepSpeed's Adam default; "auto" betas -> (0.9, 0.95).
+// - scheduler: a ds scheduler replaces --lr_scheduler_type (giving both is a contradiction); its absent params take
+//   DeepSpeed's defaults unless the matching flag was given (warmup_num_steps <- --num_warmup_steps,
+//   warmup_max_lr <- --learning_rate).
+// - tensorboard: dir = output_path/job_name; output_path absent -> <--tensorboard_path>/ds_tensorboard_logs/;
+//   job_name absent -> DeepSpeedJobName in a user file, step1_model_tensorboard in DeepSpeed-Chat's config.
 #pragma once
 #include <cstdint>
 #include <optional>

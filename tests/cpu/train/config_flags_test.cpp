@@ -266,3 +266,17 @@ TEST(TrainFlags, ConfigJsonHasEveryFlag) {
   EXPECT_EQ(j["lr_scheduler_type"], "cosine");
   EXPECT_EQ(j["data_path"], Json::array({"Dahoas/rm-static"}));
 }
+
+TEST(TrainFlags, LocalRankFromTheEnvironmentWins) {
+  TrainConfig c = from({{"local_rank", {"2"}}});
+  unsetenv("LOCAL_RANK");
+  EXPECT_EQ(effective_local_rank(c), 2);
+  EXPECT_EQ(effective_local_rank(from({})), -1);
+  setenv("LOCAL_RANK", "5", 1);
+  EXPECT_EQ(effective_local_rank(c), 5);
+  setenv("LOCAL_RANK", "five", 1);
+  EXPECT_THROW(effective_local_rank(c), Error);
+  setenv("LOCAL_RANK", "-1", 1);
+  EXPECT_THROW(effective_local_rank(c), Error);
+  unsetenv("LOCAL_RANK");
+}
