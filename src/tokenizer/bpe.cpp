@@ -23,16 +23,14 @@ const std::array<uint32_t, 256>& byte_to_unicode() {
 }
 
 int byte_from_unicode(uint32_t cp) {
-  if (cp < 256) {
-    bool printable = (cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 255);
-    return printable ? int(cp) : -1;
-  }
-  if (cp < 256 + 68) {
-    const auto& t = byte_to_unicode();
-    for (int b = 0; b < 256; ++b)
-      if (t[b] == cp) return b;
-  }
-  return -1;
+  static const std::array<int16_t, 324> inverse = [] {
+    std::array<int16_t, 324> t;
+    t.fill(-1);
+    const auto& fwd = byte_to_unicode();
+    for (int b = 0; b < 256; ++b) t[fwd[b]] = int16_t(b);
+    return t;
+  }();
+  return cp < inverse.size() ? inverse[cp] : -1;
 }
 
 BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions opt,

@@ -2,6 +2,7 @@
 // array of ids to decode), one JSON value per output line, in order.
 #pragma once
 #include <iosfwd>
+#include <optional>
 
 #include "tokenizer/tokenizer.hpp"
 
@@ -11,6 +12,8 @@ struct StreamOptions {
   bool add_special_tokens = false;   // when encoding
   bool decode_only = false;          // every line must be an array of ids
   bool skip_special_tokens = false;  // when decoding
+  // transformers' decode clean-up; nullopt = tokenizer_config.json's clean_up_tokenization_spaces
+  std::optional<bool> clean_up_tokenization_spaces;
   int threads = 0;                   // encoding threads (0 = all)
   size_t batch_lines = 2048;         // lines encoded together
 };
