@@ -86,7 +86,7 @@ std::optional<int32_t> BpeModel::lookup(std::string_view s) const {
   return it->second;
 }
 
-void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
+void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* local) const {
   if (word.empty()) return;
   if (opt_.ignore_merges)
     if (auto id = lookup(word)) {
@@ -95,6 +95,17 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     }
   if (word.size() >= kMaxCachedWord) {
     merge_word(word, out);
+    return;
+  }
+  if (local) {
+    if (auto it = local->map.find(word); it != local->map.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+    size_t before = out.size();
+    merge_word(word, out);
+    if (local->map.size() >= kShards * kShardCapacity) local->map.clear();
+    local->map.try_emplace(std::string(word), out.begin() + before, out.end());
     return;
   }
   Shard& sh = cache_[StringHash{}(word) % kShards];

@@ -25,6 +25,11 @@ struct BpeOptions {
   std::optional<std::string> unk_token;
 };
 
+// A word cache owned by one thread (encode_batch workers), used without locking.
+struct WordCache {
+  std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> map;
+};
+
 class BpeModel {
  public:
   // merges: (left, right) token strings in rank order. `where` names the JSON for errors.
@@ -36,8 +41,8 @@ class BpeModel {
   // bytes each token stands for (exact, since the byte-level alphabet is a bijection on bytes).
   void use_raw_bytes();
 
-  // Appends the ids of one pre-tokenized word.
-  void encode_word(std::string_view word, std::vector<int32_t>& out) const;
+  // Appends the ids of one pre-tokenized word. `local`: a private cache, else the shared (locked) one.
+  void encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* local = nullptr) const;
 
   const Vocab& vocab() const { return vocab_; }
 

@@ -170,7 +170,7 @@ void pre_tokenize(const Pipeline& p, std::string_view text, bool at_start, std::
     if (!w.empty()) words.push_back(w);
 }
 
-void encode_text(const Pipeline& p, std::string_view text, std::vector<int32_t>& ids) {
+void encode_text(const Pipeline& p, std::string_view text, std::vector<int32_t>& ids, WordCache* cache) {
   std::vector<Segment> raw, pieces;
   split_added(p, p.raw_trie, text, true, raw);
   std::deque<std::string> store;
@@ -195,7 +195,7 @@ void encode_text(const Pipeline& p, std::string_view text, std::vector<int32_t>&
     if (seg.text.empty()) continue;
     words.clear();
     pre_tokenize(p, seg.text, seg.at_start, store, words);
-    for (auto w : words) p.model->encode_word(w, ids);
+    for (auto w : words) p.model->encode_word(w, ids, cache);
   }
 }
 
@@ -282,7 +282,9 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+namespace {
+std::vector<int32_t> encode_impl(const tok::Pipeline& p, std::string_view text, bool add_special_tokens,
+                                 tok::WordCache* cache) {
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   std::string clean;
@@ -290,15 +292,20 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
     clean = tok::sanitize_utf8(text);
     text = clean;
   }
-  if (add_special_tokens && p_->template_single) {
-    for (int32_t id : *p_->template_single) {
+  if (add_special_tokens && p.template_single) {
+    for (int32_t id : *p.template_single) {
       if (id >= 0) ids.push_back(id);
-      else tok::encode_text(*p_, text, ids);
+      else tok::encode_text(p, text, ids, cache);
     }
   } else {
-    tok::encode_text(*p_, text, ids);
+    tok::encode_text(p, text, ids, cache);
   }
   return ids;
+}
+}  // namespace
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  return encode_impl(*p_, text, add_special_tokens, nullptr);
 }
 
 std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std::string>& texts, bool add_special_tokens,
@@ -307,7 +314,8 @@ std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std:
   size_t n = threads > 0 ? size_t(threads) : std::max(1u, std::thread::hardware_concurrency());
   n = std::min(n, texts.size());
   if (n <= 1) {
-    for (size_t i = 0; i < texts.size(); ++i) out[i] = encode(texts[i], add_special_tokens);
+    tok::WordCache cache;
+    for (size_t i = 0; i < texts.size(); ++i) out[i] = encode_impl(*p_, texts[i], add_special_tokens, &cache);
     return out;
   }
   std::atomic<size_t> next{0};
@@ -316,7 +324,9 @@ std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std:
   for (size_t t = 0; t < n; ++t)
     pool.emplace_back([&, t] {
       try {
-        for (size_t i; (i = next.fetch_add(1)) < texts.size();) out[i] = encode(texts[i], add_special_tokens);
+        tok::WordCache cache;  // private per worker: no lock traffic on the hot path
+        for (size_t i; (i = next.fetch_add(1)) < texts.size();)
+          out[i] = encode_impl(*p_, texts[i], add_special_tokens, &cache);
       } catch (...) {
         errors[t] = std::current_exception();
       }

@@ -64,6 +64,9 @@ c = [
     "ſ's 'ſ I'ſ",
     "\u00ad soft hyphen and \ufeff bom",
     "control \x01\x02\x7f chars",
+    "a\ufeffb c\u001cd e\u0085f g\u180eh i\u200bj",
+    "tab-led\tword and nbsp-led\u00a0word and ideographic\u3000word",
+    "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>",
     "surrogate-free astral: 𝕳𝖊𝖑𝖑𝖔 𠜎𠜱𠝹 𓀀",
 ]
 # random mixed-script texts
