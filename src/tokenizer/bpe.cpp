@@ -88,40 +88,37 @@ std::optional<int32_t> BpeModel::lookup(std::string_view s) const {
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out, WordCache* local) const {
   if (word.empty()) return;
-  if (opt_.ignore_merges)
-    if (auto id = lookup(word)) {
-      out.push_back(*id);
-      return;
-    }
-  if (word.size() >= kMaxCachedWord) {
-    merge_word(word, out);
-    return;
-  }
-  if (local) {
-    if (auto it = local->map.find(word); it != local->map.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-    size_t before = out.size();
-    merge_word(word, out);
-    if (local->map.size() >= kShards * kShardCapacity) local->map.clear();
-    local->map.try_emplace(std::string(word), out.begin() + before, out.end());
-    return;
-  }
-  Shard& sh = cache_[StringHash{}(word) % kShards];
-  {
-    std::lock_guard<std::mutex> lock(sh.mu);
-    if (auto it = sh.map.find(word); it != sh.map.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
+  // The cache is consulted first: it is small and hot, while the vocabulary lookup misses the CPU caches.
+  const bool cacheable = word.size() < kMaxCachedWord;
+  Shard* shard = nullptr;
+  if (cacheable) {
+    if (local) {
+      if (auto it = local->map.find(word); it != local->map.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        return;
+      }
+    } else {
+      shard = &cache_[StringHash{}(word) % kShards];
+      std::lock_guard<std::mutex> lock(shard->mu);
+      if (auto it = shard->map.find(word); it != shard->map.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        return;
+      }
     }
   }
   size_t before = out.size();
-  merge_word(word, out);
-  std::vector<int32_t> ids(out.begin() + before, out.end());
-  std::lock_guard<std::mutex> lock(sh.mu);
-  if (sh.map.size() >= kShardCapacity) sh.map.clear();
-  sh.map.try_emplace(std::string(word), std::move(ids));
+  std::optional<int32_t> whole = opt_.ignore_merges ? lookup(word) : std::nullopt;
+  if (whole) out.push_back(*whole);
+  else merge_word(word, out);
+  if (!cacheable) return;
+  if (local) {
+    if (local->map.size() >= kShards * kShardCapacity) local->map.clear();
+    local->map.try_emplace(std::string(word), out.begin() + before, out.end());
+  } else {
+    std::lock_guard<std::mutex> lock(shard->mu);
+    if (shard->map.size() >= kShardCapacity) shard->map.clear();
+    shard->map.try_emplace(std::string(word), out.begin() + before, out.end());
+  }
 }
 
 void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) const {

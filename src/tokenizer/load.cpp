@@ -394,12 +394,17 @@ std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::str
   if (cfg.is_object()) {
     p->clean_up_tokenization_spaces = json_opt_bool(cfg, "clean_up_tokenization_spaces", false, cfg_src);
     p->encode_special_tokens = json_opt_bool(cfg, "split_special_tokens", false, cfg_src);
-    // transformers' LlamaTokenizerFast / GemmaTokenizerFast rebuild the template from add_bos_token/add_eos_token
+    // transformers rebuilds the post-processor template from add_bos_token/add_eos_token: always for
+    // LlamaTokenizerFast / CodeLlamaTokenizerFast / GemmaTokenizerFast (defaults true/false), and for any fast
+    // tokenizer whose tokenizer_config.json sets either key (PreTrainedTokenizerFast.update_post_processor).
     std::string cls = cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
                           ? cfg["tokenizer_class"].get<std::string>() : std::string();
     if (cls.ends_with("Fast")) cls.resize(cls.size() - 4);
-    if (cls == "LlamaTokenizer" || cls == "CodeLlamaTokenizer" || cls == "GemmaTokenizer") {
-      bool add_bos = json_opt_bool(cfg, "add_bos_token", true, cfg_src);
+    bool llama_like = cls == "LlamaTokenizer" || cls == "CodeLlamaTokenizer" || cls == "GemmaTokenizer";
+    bool explicit_flags = (cfg.contains("add_bos_token") && !cfg["add_bos_token"].is_null()) ||
+                          (cfg.contains("add_eos_token") && !cfg["add_eos_token"].is_null());
+    if (llama_like || explicit_flags) {
+      bool add_bos = json_opt_bool(cfg, "add_bos_token", llama_like, cfg_src);
       bool add_eos = json_opt_bool(cfg, "add_eos_token", false, cfg_src);
       check(!add_bos || p->bos, cfg_src + ": add_bos_token is true but bos_token is not set", "set bos_token");
       check(!add_eos || p->eos, cfg_src + ": add_eos_token is true but eos_token is not set", "set eos_token");

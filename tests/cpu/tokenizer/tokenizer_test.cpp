@@ -113,6 +113,14 @@ TEST(Tokenizer, LlamaTwoStyleNormalizerAndDecoder) {
   Tokenizer e = make(j, cfg);
   EXPECT_EQ(e.encode("hi", true), (Ids{1, 7, 2}));
   EXPECT_EQ(e.eos_id(), 2);
+  // any fast tokenizer: explicit add_bos_token/add_eos_token rebuild the template; absent keys keep the file's
+  j["post_processor"] = nullptr;
+  Json generic = {{"tokenizer_class", "PreTrainedTokenizerFast"}, {"bos_token", "<s>"}, {"eos_token", "</s>"}};
+  EXPECT_EQ(make(j, generic).encode("hi", true), (Ids{7}));
+  generic["add_eos_token"] = true;
+  EXPECT_EQ(make(j, generic).encode("hi", true), (Ids{7, 2}));
+  generic["add_bos_token"] = true;
+  EXPECT_EQ(make(j, generic).encode("hi", true), (Ids{1, 7, 2}));
 }
 
 TEST(Tokenizer, MetaspacePreTokenizerAndDecoder) {
