@@ -12,6 +12,19 @@ import os
 import sys
 
 
+def special_affixes(ids, ids_special):
+    """(prefix, suffix) if every ids_special[i] == prefix + ids[i] + suffix, else (None, None)."""
+    x, y = ids[0], ids_special[0]
+    if len(y) < len(x):
+        return None, None
+    for p in range(len(y) - len(x) + 1):
+        if y[p:p + len(x)] == x:
+            pre, suf = y[:p], y[p + len(x):]
+            if all(s == pre + i + suf for i, s in zip(ids, ids_special)):
+                return pre, suf
+    return None, None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", required=True)
@@ -40,19 +53,29 @@ def main():
             diff = [i for i in range(len(corpus)) if x[i] != y[i]]
             if diff:
                 print(f"{name}: transformers and tokenizers differ on {label} for texts {diff[:10]}", file=sys.stderr)
+        # compact form: ids with special tokens as a common prefix/suffix when that is what they are; decodes
+        # only where they differ from the input text (resp. from the tokenizers decode)
         fx = {
             "format": "zerotune-hf-tokenizer-fixture/1",
             "tokenizer": name,
             "tokenizer_class": type(tf).__name__,
             "versions": {"tokenizers": tokenizers.__version__, "transformers": transformers.__version__},
             "corpus": corpus,
-            "ids": ids,                      # transformers: tok(text, add_special_tokens=False)
-            "ids_special": ids_special,      # transformers: tok(text, add_special_tokens=True)
-            "ids_tokenizers": raw_ids,       # tokenizers.Tokenizer.encode(text, add_special_tokens=False)
-            "ids_special_tokenizers": raw_special,
-            "decoded": decoded,              # tokenizers decode(ids, skip_special_tokens=False)
-            "decoded_transformers": decoded_tf,  # transformers decode (clean_up_tokenization_spaces from config)
+            "ids": ids,  # transformers: tok(text, add_special_tokens=False)["input_ids"]
         }
+        pre, suf = special_affixes(ids, ids_special)
+        if pre is not None:
+            fx["special_prefix"], fx["special_suffix"] = pre, suf
+        else:
+            fx["ids_special"] = ids_special  # transformers: add_special_tokens=True
+        # tokenizers.Tokenizer.encode where it differs from transformers
+        fx["tokenizers_ids_differ"] = {str(i): raw_ids[i] for i in range(len(corpus)) if raw_ids[i] != ids[i]}
+        fx["tokenizers_ids_special_differ"] = {str(i): raw_special[i] for i in range(len(corpus))
+                                               if raw_special[i] != ids_special[i]}
+        # tokenizers decode(ids, skip_special_tokens=False), where it is not the input text
+        fx["decoded_differ"] = {str(i): decoded[i] for i in range(len(corpus)) if decoded[i] != corpus[i]}
+        # transformers decode (clean_up_tokenization_spaces from tokenizer_config.json), where it differs from decoded
+        fx["decoded_transformers_differ"] = {str(i): decoded_tf[i] for i in range(len(corpus)) if decoded_tf[i] != decoded[i]}
         path = os.path.join(a.out, f"hf_{name}.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(fx, f, ensure_ascii=True, separators=(",", ":"))
