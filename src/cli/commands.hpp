@@ -15,5 +15,8 @@ struct Command {
 // Defined in the cmd_*.cpp files; listed in main.cpp.
 int cmd_init(const std::vector<std::string>& args);
 int cmd_score(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_data(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
 
 }  // namespace zt::cli

@@ -1,0 +1,167 @@
+// `zerotune train`: DeepSpeed-Chat step 1 (supervised fine-tuning) with the same flags and ds_config.json.
+// This is the single-process path: the ZeRO engine and multi-rank launch come with later issues, and say so.
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "data/sampler.hpp"
+#include "data/samples.hpp"
+#include "io/model_io.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/train_config.hpp"
+#include "train/train_settings.hpp"
+#include "train/trainer.hpp"
+
+namespace zt::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The data layer's mmap cache as the trainer's SampleSet: labels are the tokens (every real token trained,
+// DeepSpeed-Chat's labels), or -100 over the prompt with --assistant_only_loss.
+class StoreSamples : public train::SampleSet {
+ public:
+  StoreSamples(const data::SampleStore& s, bool mask_prompt) : s_(s), mask_prompt_(mask_prompt) {}
+  int64_t size() const override { return int64_t(s_.size()); }
+  void get(int64_t i, std::vector<int32_t>& ids, std::vector<int32_t>& labels) const override {
+    auto t = s_.tokens(size_t(i));
+    ids.assign(t.begin(), t.end());
+    labels = ids;
+    if (mask_prompt_)
+      for (int32_t j = 0; j < s_.prompt_tokens(size_t(i)) && j < int32_t(labels.size()); ++j) labels[j] = -100;
+  }
+
+ private:
+  const data::SampleStore& s_;
+  bool mask_prompt_;
+};
+
+int64_t env_int(const char* name, int64_t dflt) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return dflt;
+  try {
+    return std::stoll(v);
+  } catch (...) {
+    fail(std::string("environment variable ") + name + "='" + v + "' is not an integer");
+  }
+}
+
+void refuse_later_features(const train::TrainConfig& c, int64_t world) {
+  check(world == 1, "WORLD_SIZE=" + std::to_string(world) + ": multi-rank training needs zerotune's ZeRO engine, which is not built yet",
+        "run one process (unset WORLD_SIZE) until distributed training lands");
+  check(c.zero_stage == 0, "--zero_stage " + std::to_string(c.zero_stage) + " needs zerotune's ZeRO engine, which is not built yet",
+        "use --zero_stage 0 (one process) for now");
+  check(!c.offload, "--offload (optimizer state in host memory) comes with the ZeRO engine and is not built yet",
+        "drop --offload for now");
+}
+
+}  // namespace
+
+int cmd_train(const std::vector<std::string>& argv) {
+  Args a("train",
+         "DeepSpeed-Chat step 1 (supervised fine-tuning): the same flags as training/step1_supervised_finetuning/main.py\n"
+         "and the same ds_config.json keys. Without a GPU it computes in fp32 on the CPU.",
+         train::train_flags());
+  if (!a.parse(argv)) return 0;
+  train::TrainConfig cfg = train::train_config_from_args(a);
+  const int64_t world = env_int("WORLD_SIZE", 1);
+  refuse_later_features(cfg, world);
+  const int rank = int(env_int("RANK", 0));
+
+  // model config and effective settings
+  const std::string model_dir = cfg.model_name_or_path;
+  check(fs::is_directory(model_dir), "--model_name_or_path " + model_dir + " is not a directory",
+        "pass a local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); zerotune never downloads");
+  model::ModelConfig mcfg = model::load_model_config(model_dir);
+  train::TrainSettings s = train::resolve_train_settings(cfg, world, mcfg.hidden_size);
+  for (auto& w : s.warnings) log::warn(w);
+  check(s.zero.stage == 0, "the ds_config asks for ZeRO stage " + std::to_string(s.zero.stage) + ", which needs the ZeRO engine (not built yet)",
+        "set zero_optimization.stage to 0 for now");
+  check(!s.schedule.ds_scheduler, "a DeepSpeed \"scheduler\" section in the ds_config is not supported yet",
+        "remove it and use --lr_scheduler_type/--num_warmup_steps (what DeepSpeed-Chat uses)");
+  check(s.optimizer.decoupled_weight_decay, "ds_config optimizer Adam with adam_w_mode false (L2 weight decay) is not supported",
+        "use AdamW (DeepSpeed-Chat's optimizer)");
+  log::info("effective config: " + train::train_settings_json(s).dump());
+  log::warn_once("cpu-fp32", std::string("no GPU backend: computing in fp32 on the CPU (--dtype ") + dtype_name(s.dtype) +
+                                 " applies on GPUs); the saved weights are fp32");
+  if (cfg.dropout) model::override_dropout(mcfg, *cfg.dropout);
+
+  // tokenizer and data
+  Tokenizer tok = Tokenizer::load(model_dir);
+  if (cfg.add_eot_token) {
+    check(tok.token_to_id(cfg.eot_token).has_value(),
+          "--add_eot_token: '" + cfg.eot_token + "' is not in this tokenizer's vocabulary and adding tokens (resizing the "
+          "embeddings) is not supported yet",
+          "pick an --eot_token the tokenizer already has, or drop --add_eot_token (step 1 ends samples with the EOS token)");
+    log::info("--add_eot_token: '" + cfg.eot_token + "' is already in the vocabulary; nothing to add");
+  }
+  data::BlendOptions blend;
+  blend.data_path = cfg.data_path;
+  blend.sft_only_data_path = cfg.sft_only_data_path;
+  blend.data_split = cfg.data_split;
+  blend.seed = cfg.seed;
+  blend.phase = 1;
+  data::SampleOptions so;
+  so.max_seq_len = cfg.max_seq_len;
+  so.record_prompt_tokens = cfg.assistant_only_loss;
+  data::PreparedData pd = data::prepare_step1_data(blend, tok, model_dir, so, cfg.data_output_path);
+  log::info("data: " + std::to_string(pd.train.size()) + " train / " + std::to_string(pd.eval.size()) + " eval samples (" +
+            (pd.from_cache ? "cached " : "built ") + pd.train_path + ")");
+  check(pd.train.size() > 0, "phase 1 of --data_split " + cfg.data_split + " selects no training samples");
+  StoreSamples train_set(pd.train, cfg.assistant_only_loss), eval_set(pd.eval, cfg.assistant_only_loss);
+  data::SamplerOptions smp;
+  smp.world_size = int(world);
+  smp.rank = rank;
+  train::EpochPlan plan;
+  plan.train_batches = data::micro_batches(data::distributed_sampler_indices(train_set.size(), smp), s.micro_batch_size);
+  if (eval_set.size() > 0)
+    plan.eval_batches = data::micro_batches(data::distributed_sampler_indices(eval_set.size(), smp), cfg.per_device_eval_batch_size);
+
+  // model
+  model::LoraSpec lora{int(cfg.lora_dim), cfg.lora_module_name, cfg.only_optimize_lora, 0.0};
+  auto m = load_pretrained(model_dir, lora, DType::f32, uint64_t(cfg.seed));
+  log::info(std::string(model::arch_name(mcfg.arch)) + ": " + std::to_string(m->layout().total_numel()) + " parameters, " +
+            std::to_string(m->layout().trainable_numel()) + " trainable" +
+            (lora.enabled() ? ", LoRA r=" + std::to_string(lora.dim) + " on " + std::to_string(m->layout().lora_modules.size()) + " linears"
+                            : ""));
+
+  train::MetricsLogger metrics;
+  if (rank == 0 && s.tensorboard_enabled) metrics.add(std::make_unique<train::TensorBoardSink>(s.tensorboard_dir));
+  if (rank == 0 && cfg.metrics_file) metrics.add(std::make_unique<train::JsonlSink>(*cfg.metrics_file));
+
+  train::LoopOptions lo;
+  lo.epochs = cfg.num_train_epochs;
+  lo.gradient_accumulation_steps = s.gradient_accumulation_steps;
+  lo.gradient_clipping = s.gradient_clipping;
+  lo.schedule = s.schedule.lr_scheduler_type;
+  lo.num_warmup_steps = s.schedule.num_warmup_steps;
+  lo.groups = {s.optimizer.learning_rate, s.optimizer.weight_decay, s.optimizer.lora_learning_rate};
+  lo.adam = {s.optimizer.beta1, s.optimizer.beta2, s.optimizer.eps};
+  lo.gradient_checkpointing = s.gradient_checkpointing;
+  lo.print_loss = cfg.print_loss;
+  lo.steps_per_print = s.steps_per_print;
+  lo.seed = uint64_t(cfg.seed);
+  lo.rank = rank;
+  train::Trainer trainer(*m, lo, &metrics);
+  log::info("***** Running training: " + std::to_string(plan.train_batches.size()) + " micro-batches per epoch, " +
+            std::to_string(trainer.num_training_steps(int64_t(plan.train_batches.size()))) + " optimizer steps *****");
+  train::LoopResult r = trainer.train(train_set, eval_set, plan);
+  log::info("trained " + std::to_string(r.applied_steps) + " steps, " + std::to_string(r.train_tokens) + " tokens in " +
+            std::to_string(int(r.train_seconds)) + " s (" + std::to_string(int(double(r.train_tokens) / std::max(r.train_seconds, 1e-9))) +
+            " tokens/s)");
+
+  if (cfg.output_dir && rank == 0) {
+    const std::string out = *cfg.output_dir;
+    save_pretrained(*m, out, DType::f32);
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
+      if (fs::exists(fs::path(model_dir) / f)) fs::copy_file(fs::path(model_dir) / f, fs::path(out) / f, fs::copy_options::overwrite_existing);
+    log::info("saving the final model to " + out + (lora.enabled() ? " (LoRA merged)" : ""));
+  }
+  return 0;
+}
+
+}  // namespace zt::cli
