@@ -6,6 +6,10 @@
 
 #include "ops/checks.hpp"
 #include "ops/cpu/activation.hpp"
+#ifdef ZT_HAVE_CUDA
+#include "ops/cuda/activation.hpp"
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::ops {
 
@@ -18,6 +22,12 @@ void swiglu_forward(Tensor out, const Tensor& gate, const Tensor& up) {
   expect_shape_of(out, op, "out", gate.shape());
   expect_dtype_of(up, op, "up", gate.dtype());
   expect_dtype_of(out, op, "out", gate.dtype());
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&out, &gate, &up}, op); dev.is_cuda()) {
+    cuda::OpScope s(dev, op);
+    return cuda::swiglu_forward(out.raw(), gate.raw(), up.raw(), gate.dtype(), gate.numel(), s.stream());
+  }
+#endif
   dispatch_device({&out, &gate, &up}, op);
   expect_cpu_float(gate, op, "gate");
   if (gate.dtype() == DType::f32) cpu::swiglu_forward(out.data<float>(), gate.data<float>(), up.data<float>(), gate.numel());
@@ -31,6 +41,13 @@ void swiglu_backward(Tensor dgate, Tensor dup, const Tensor& dout, const Tensor&
     expect_shape_of(*t, op, name, gate.shape());
     expect_dtype_of(*t, op, name, gate.dtype());
   }
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&dgate, &dup, &dout, &gate, &up}, op); dev.is_cuda()) {
+    cuda::OpScope s(dev, op);
+    return cuda::swiglu_backward(dgate.raw(), dup.raw(), dout.raw(), gate.raw(), up.raw(), gate.dtype(), gate.numel(),
+                                 s.stream());
+  }
+#endif
   dispatch_device({&dgate, &dup, &dout, &gate, &up}, op);
   expect_cpu_float(gate, op, "gate");
   if (gate.dtype() == DType::f32)

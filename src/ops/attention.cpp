@@ -6,6 +6,10 @@
 
 #include "ops/checks.hpp"
 #include "ops/cpu/attention.hpp"
+#ifdef ZT_HAVE_CUDA
+#include "ops/cuda/attention.hpp"
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::ops {
 
@@ -54,8 +58,17 @@ void attention_forward(Tensor out, Tensor lse, const Tensor& q, const Tensor& k,
   expect_shape_of(out, op, "out", {a.T, a.Hq, a.D});
   expect_shape_of(lse, op, "lse", {a.Hq, a.T});
   expect_dtype_of(out, op, "out", q.dtype());
-  expect_dtype_of(lse, op, "lse", q.dtype());
   check_dropout_p(dropout, op);
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&out, &lse, &q, &k, &v}, op); dev.is_cuda()) {
+    expect_dtype_of(lse, op, "lse", DType::f32);  // statistics stay f32 on the GPU
+    cuda::OpScope s(dev, op);
+    return cuda::attention_forward(out.raw(), lse.data<float>(), q.raw(), k.raw(), v.raw(), q.dtype(), seq.cu_host.data(),
+                                   seq.num_seqs(), seq.max_seqlen, a.T, int(a.Hq), int(a.Hkv), int(a.D), softmax_scale,
+                                   dropout, s.ctx());
+  }
+#endif
+  expect_dtype_of(lse, op, "lse", q.dtype());
   dispatch_device({&out, &lse, &q, &k, &v}, op);
   expect_cpu_float(q, op, "q");
   const int B = seq.num_seqs();
@@ -82,8 +95,17 @@ void attention_backward(Tensor dq, Tensor dk, Tensor dv, const Tensor& dout, con
     expect_dtype_of(*t, op, name, q.dtype());
   }
   expect_shape_of(lse, op, "lse", {a.Hq, a.T});
-  expect_dtype_of(lse, op, "lse", q.dtype());
   check_dropout_p(dropout, op);
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&dq, &dk, &dv, &dout, &q, &k, &v, &out, &lse}, op); dev.is_cuda()) {
+    expect_dtype_of(lse, op, "lse", DType::f32);
+    cuda::OpScope s(dev, op);
+    return cuda::attention_backward(dq.raw(), dk.raw(), dv.raw(), dout.raw(), q.raw(), k.raw(), v.raw(), out.raw(),
+                                    lse.data<float>(), q.dtype(), seq.cu_host.data(), seq.num_seqs(), seq.max_seqlen, a.T,
+                                    int(a.Hq), int(a.Hkv), int(a.D), softmax_scale, dropout, s.ctx());
+  }
+#endif
+  expect_dtype_of(lse, op, "lse", q.dtype());
   dispatch_device({&dq, &dk, &dv, &dout, &q, &k, &v, &out, &lse}, op);
   expect_cpu_float(q, op, "q");
   const int B = seq.num_seqs();

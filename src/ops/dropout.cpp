@@ -6,6 +6,10 @@
 
 #include "ops/checks.hpp"
 #include "ops/cpu/dropout.hpp"
+#ifdef ZT_HAVE_CUDA
+#include "ops/cuda/dropout.hpp"
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::ops {
 
@@ -17,6 +21,17 @@ void dropout_run(Tensor& out, const Tensor& x, const DropoutSpec& d, const char*
   expect_shape_of(out, op, oname, x.shape());
   expect_dtype_of(out, op, oname, x.dtype());
   check_dropout_p(d, op);
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&out, &x}, op); dev.is_cuda()) {
+    cuda::OpScope s(dev, op);
+    if (!d.active()) {
+      if (out.raw() != x.raw())
+        ZT_CUDA(cudaMemcpyAsync(out.raw(), x.raw(), x.nbytes(), cudaMemcpyDeviceToDevice, s.stream()));
+      return;
+    }
+    return cuda::dropout_apply(out.raw(), x.raw(), x.dtype(), x.numel(), d, s.stream());
+  }
+#endif
   dispatch_device({&out, &x}, op);
   expect_cpu_float(x, op, xname);
   if (!d.active()) {

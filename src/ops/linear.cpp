@@ -4,6 +4,10 @@
 
 #include "ops/checks.hpp"
 #include "ops/cpu/linear.hpp"
+#ifdef ZT_HAVE_CUDA
+#include "ops/cuda/linear.hpp"
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::ops {
 
@@ -17,6 +21,17 @@ void expect_optional(const Tensor& t, const char* op, const char* name, const Sh
   expect_shape_of(t, op, name, shape);
   expect_dtype_of(t, op, name, dt);
 }
+
+// A parameter gradient: on CUDA it may also be f32 (fp32 accumulation under 16-bit activations).
+void expect_grad(const Tensor& t, const char* op, const char* name, const Shape& shape, DType dt, bool cuda) {
+  if (!t.defined()) return;
+  expect_shape_of(t, op, name, shape);
+  if (!(cuda && t.dtype() == DType::f32)) expect_dtype_of(t, op, name, dt);
+}
+
+#ifdef ZT_HAVE_CUDA
+void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
+#endif
 }  // namespace
 
 void gemm(Tensor c, const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, float alpha, float beta) {
@@ -30,6 +45,13 @@ void gemm(Tensor c, const Tensor& a, bool trans_a, const Tensor& b, bool trans_b
                      " has " + std::to_string(Kb) + " rows");
   expect_shape_of(c, op, "c", {M, N});
   expect_dtype_of(b, op, "b", a.dtype());
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&c, &a, &b}, op); dev.is_cuda()) {
+    if (c.dtype() != DType::f32) expect_dtype_of(c, op, "c", a.dtype());
+    cuda::OpScope s(dev, op);
+    return cuda::gemm(c.raw(), c.dtype(), a.raw(), trans_a, b.raw(), trans_b, a.dtype(), M, N, K, alpha, beta, nullptr, s.ctx());
+  }
+#endif
   expect_dtype_of(c, op, "c", a.dtype());
   dispatch_device({&c, &a, &b}, op);
   expect_cpu_float(a, op, "a");
@@ -49,6 +71,13 @@ void linear_forward(Tensor y, const Tensor& x, const Tensor& w, const Tensor& bi
   expect_dtype_of(w, op, "w", x.dtype());
   expect_dtype_of(y, op, "y", x.dtype());
   expect_optional(bias, op, "bias", {out}, x.dtype());
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&y, &x, &w, &bias}, op); dev.is_cuda()) {
+    cuda::OpScope s(dev, op);
+    return cuda::gemm(y.raw(), y.dtype(), x.raw(), false, w.raw(), true, x.dtype(), T, out, in, 1.0f, accumulate ? 1.0f : 0.0f,
+                      raw_or_null(bias), s.ctx());
+  }
+#endif
   dispatch_device({&y, &x, &w, &bias}, op);
   expect_cpu_float(x, op, "x");
   if (x.dtype() == DType::f32)
@@ -68,8 +97,21 @@ void linear_backward(Tensor dx, Tensor dw, Tensor dbias, const Tensor& dy, const
   expect_dtype_of(w, op, "w", x.dtype());
   expect_dtype_of(dy, op, "dy", x.dtype());
   expect_optional(dx, op, "dx", {T, in}, x.dtype());
-  expect_optional(dw, op, "dw", {out, in}, x.dtype());
-  expect_optional(dbias, op, "dbias", {out}, x.dtype());
+  const bool on_cuda = common_device({&dx, &dw, &dbias, &dy, &x, &w}, op).is_cuda();
+  expect_grad(dw, op, "dw", {out, in}, x.dtype(), on_cuda);
+  expect_grad(dbias, op, "dbias", {out}, x.dtype(), on_cuda);
+#ifdef ZT_HAVE_CUDA
+  if (on_cuda) {
+    cuda::OpScope s(x.device(), op);
+    const DType dt = x.dtype();
+    if (dx.defined())
+      cuda::gemm(dx.raw(), dt, dy.raw(), false, w.raw(), false, dt, T, in, out, 1.0f, accumulate_dx ? 1.0f : 0.0f, nullptr,
+                 s.ctx());
+    if (dw.defined()) cuda::gemm(dw.raw(), dw.dtype(), dy.raw(), true, x.raw(), false, dt, out, in, T, 1.0f, 1.0f, nullptr, s.ctx());
+    if (dbias.defined()) cuda::bias_grad(dbias.raw(), dbias.dtype(), dy.raw(), dt, T, out, s.stream());
+    return;
+  }
+#endif
   dispatch_device({&dx, &dw, &dbias, &dy, &x, &w}, op);
   expect_cpu_float(x, op, "x");
   if (x.dtype() == DType::f32)
@@ -106,6 +148,13 @@ void lora_forward(Tensor y, Tensor h, const Tensor& x, const Tensor& right, cons
   expect_dtype_of(y, op, "y", x.dtype());
   expect_dtype_of(h, op, "h", x.dtype());
   check_dropout_p(dropout, op);
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&y, &h, &x, &right, &left}, op); dev.is_cuda()) {
+    cuda::OpScope s(dev, op);
+    return cuda::lora_forward(y.raw(), h.raw(), x.raw(), right.raw(), left.raw(), x.dtype(), scaling, d.T, d.in, d.r, d.out,
+                              dropout, s.ctx());
+  }
+#endif
   dispatch_device({&y, &h, &x, &right, &left}, op);
   expect_cpu_float(x, op, "x");
   if (x.dtype() == DType::f32)
@@ -125,9 +174,18 @@ void lora_backward(Tensor dx, Tensor dright, Tensor dleft, Tensor dh, const Tens
   expect_shape_of(dh, op, "dh", {d.T, d.r});
   for (auto [t, name] : {Named{&dy, "dy"}, {&h, "h"}, {&dh, "dh"}}) expect_dtype_of(*t, op, name, x.dtype());
   expect_optional(dx, op, "dx", {d.T, d.in}, x.dtype());
-  expect_optional(dright, op, "dright", {d.in, d.r}, x.dtype());
-  expect_optional(dleft, op, "dleft", {d.r, d.out}, x.dtype());
+  const bool on_cuda = common_device({&dx, &dright, &dleft, &dh, &dy, &x, &h, &right, &left}, op).is_cuda();
+  expect_grad(dright, op, "dright", {d.in, d.r}, x.dtype(), on_cuda);
+  expect_grad(dleft, op, "dleft", {d.r, d.out}, x.dtype(), on_cuda);
   check_dropout_p(dropout, op);
+#ifdef ZT_HAVE_CUDA
+  if (on_cuda) {
+    cuda::OpScope s(x.device(), op);
+    return cuda::lora_backward(raw_or_null(dx), raw_or_null(dright), dright.defined() ? dright.dtype() : x.dtype(),
+                               raw_or_null(dleft), dleft.defined() ? dleft.dtype() : x.dtype(), dh.raw(), dy.raw(), x.raw(),
+                               h.raw(), right.raw(), left.raw(), x.dtype(), scaling, d.T, d.in, d.r, d.out, dropout, s.ctx());
+  }
+#endif
   dispatch_device({&dx, &dright, &dleft, &dh, &dy, &x, &h, &right, &left}, op);
   expect_cpu_float(x, op, "x");
   if (x.dtype() == DType::f32)

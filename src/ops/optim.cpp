@@ -7,6 +7,10 @@
 #include <utility>
 
 #include "ops/cpu/optim.hpp"
+#ifdef ZT_HAVE_CUDA
+#include "ops/cuda/optim.hpp"
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::ops {
 
@@ -34,9 +38,11 @@ void adamw_step(Tensor param, Tensor m, Tensor v, const Tensor& grad, const Adam
   for (auto [t, name] : others)
     check(t->device() == dev, std::string("adamw_step: ") + name + " is on " + t->device().str() + " but param is on " +
                                   dev.str(), "keep a parameter's master copy, moments and gradient on one device");
+#ifndef ZT_HAVE_CUDA
   if (dev.is_cuda())
     fail("adamw_step has no CUDA kernel in this build (tensors on " + dev.str() + ")",
-         "run the optimizer on CPU tensors (--offload) until the CUDA AdamW kernel (src/ops/cuda/optim.cu) lands");
+         "run the optimizer on CPU tensors (--offload), or build with nvcc for the CUDA AdamW kernel");
+#endif
   check(p.step >= 1, "adamw_step: step must be >= 1 (1-based count of applied steps), got " + std::to_string(p.step));
   check(p.beta1 >= 0.0f && p.beta1 < 1.0f && p.beta2 >= 0.0f && p.beta2 < 1.0f,
         "adamw_step: betas must lie in [0, 1), got (" + std::to_string(p.beta1) + ", " + std::to_string(p.beta2) + ")",
@@ -44,6 +50,13 @@ void adamw_step(Tensor param, Tensor m, Tensor v, const Tensor& grad, const Adam
   check(std::isfinite(p.lr) && std::isfinite(p.eps) && std::isfinite(p.weight_decay),
         "adamw_step: lr, eps and weight_decay must be finite");
   if (n == 0) return;
+#ifdef ZT_HAVE_CUDA
+  if (dev.is_cuda()) {
+    cuda::OpScope s(dev, "adamw_step");
+    const cuda::AdamSegment seg{param.data<float>(), m.data<float>(), v.data<float>(), grad.data<float>(), n};
+    return cuda::adamw_step({&seg, 1}, p.lr, p.beta1, p.beta2, p.eps, p.weight_decay, p.step, s.stream());
+  }
+#endif
   cpu::adamw_step(param.data<float>(), m.data<float>(), v.data<float>(), grad.data<float>(), n, p.lr, p.beta1, p.beta2,
                   p.eps, p.weight_decay, p.step);
 }

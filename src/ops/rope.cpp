@@ -6,6 +6,10 @@
 
 #include "ops/checks.hpp"
 #include "ops/cpu/rope.hpp"
+#ifdef ZT_HAVE_CUDA
+#include "ops/cuda/rope.hpp"
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::ops {
 
@@ -48,6 +52,13 @@ void rope_run(Tensor& x, const Tensor& positions, const Tensor& inv_freq, const 
   expect_dtype_of(positions, op, "positions", DType::i32);
   expect_shape_of(inv_freq, op, "inv_freq", {D / 2});
   expect_dtype_of(inv_freq, op, "inv_freq", DType::f32);
+#ifdef ZT_HAVE_CUDA
+  if (const Device dev = common_device({&x, &positions, &inv_freq}, op); dev.is_cuda()) {
+    cuda::OpScope s(dev, op);
+    return cuda::rope_apply(x.raw(), positions.data<int32_t>(), inv_freq.data<float>(), x.dtype(), T, H, D, inverse,
+                            s.stream());
+  }
+#endif
   dispatch_device({&x, &positions, &inv_freq}, op);
   expect_cpu_float(x, op, xname);
   if (x.dtype() == DType::f32)
