@@ -2,7 +2,7 @@
 # Installs everything zerotune needs to build and test on Debian 12, from Debian's packages only.
 # Safe to run again; skips apt when every package is already present.
 set -euo pipefail
-pkgs=(cmake g++ make pkg-config libopenblas-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+pkgs=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev nlohmann-json3-dev
       clang libclang-rt-14-dev python3-numpy zlib1g-dev libzstd-dev libsnappy-dev)
 missing=()
 for p in "${pkgs[@]}"; do

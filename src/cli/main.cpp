@@ -1,5 +1,8 @@
 // The zerotune binary: dispatches to subcommands and turns zt::Error into a message and exit status 1.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -24,7 +27,18 @@ static void print_help() {
   std::printf("  %-10s %s\n", "version", "print the version");
 }
 
+// OpenMP threads that busy-wait between parallel regions steal the core that the other thread (or another
+// process) needs: on a loaded 2-core machine training ran 10x slower. libgomp reads OMP_WAIT_POLICY when it loads,
+// before main, so when the user has not chosen a policy we set PASSIVE and re-execute ourselves once.
+static void prefer_passive_openmp_waits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("ZT_NO_REEXEC")) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  setenv("ZT_NO_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the default policy
+}
+
 int main(int argc, char** argv) {
+  prefer_passive_openmp_waits(argv);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_help();
     return argc < 2 ? 2 : 0;
