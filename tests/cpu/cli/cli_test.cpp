@@ -103,3 +103,37 @@ TEST(Cli, InitWritesALoadableModel) {
 }
 
 }  // namespace
+
+namespace {
+
+// `zerotune data split` against Debian's NumPy (python3-numpy) running DeepSpeed-Chat's split code.
+TEST(Cli, DataSplitMatchesNumpy) {
+  const char* py =
+      "import json,sys,numpy as np\n"
+      "n,seed=int(sys.argv[1]),int(sys.argv[2])\n"
+      "s=[2/10,4/10,4/10]\n"
+      "b=[0]\n"
+      "for p in s: b.append(b[-1]+int(round(p*float(n))))\n"
+      "d=b[-1]-n\n"
+      "b=[b[0]]+[x-d for x in b[1:]]\n"
+      "r=np.random.RandomState(seed=seed)\n"
+      "i=np.arange(start=0,stop=n,step=1,dtype=np.uint32)\n"
+      "r.shuffle(i)\n"
+      "print(json.dumps({'boundaries':b,'phases':[[int(x) for x in i[b[k]:b[k+1]]] for k in range(3)]}))\n";
+  auto script = std::filesystem::temp_directory_path() / ("zt_split_" + std::to_string(::getpid()) + ".py");
+  std::ofstream(script) << py;
+  for (auto [n, seed] : {std::pair{76256, 1234}, std::pair{5103, 1234}, std::pair{17, 7}}) {
+    Result ours = sh(exe + " data split --rows " + std::to_string(n) + " --data_split 2,4,4 --seed " + std::to_string(seed));
+    Result ref = sh("/usr/bin/python3 " + script.string() + " " + std::to_string(n) + " " + std::to_string(seed));
+    ASSERT_EQ(ours.status, 0) << ours.out;
+    ASSERT_EQ(ref.status, 0) << ref.out;
+    Json a = Json::parse(ours.out), b = Json::parse(ref.out);
+    EXPECT_EQ(a["boundaries"], b["boundaries"]) << n;
+    EXPECT_EQ(a["phases"], b["phases"]) << n;
+  }
+  Result r = sh(exe + " data split --rows 76256 --data_split 2,4,4 --seed 1234");
+  EXPECT_EQ(Json::parse(r.out)["boundaries"], Json::parse("[0, 15252, 45754, 76256]"));
+  std::filesystem::remove(script);
+}
+
+}  // namespace
