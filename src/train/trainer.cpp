@@ -112,8 +112,7 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       // DeepSpeed scales each micro-batch's mean loss by 1/GAS before backward.
       const float scale = pb.num_targets ? 1.0f / float(pb.num_targets * opt_.gradient_accumulation_steps) : 0.0f;
       double loss = pb.num_targets ? model_.run(pb, ro, true, scale) : 0.0;
-      if (opt_.print_loss)
-      {
+      if (opt_.print_loss) {
         std::printf("Epoch: %lld, Step: %lld, Rank: %d, loss = %.6g\n", (long long)epoch, (long long)step, opt_.rank, loss);
         std::fflush(stdout);
       }
