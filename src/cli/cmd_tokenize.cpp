@@ -20,12 +20,18 @@ int cmd_tokenize(const std::vector<std::string>& args) {
              {"decode", FlagKind::boolean, "", "every line is an array of ids to decode (strings are an error)", false, {}},
              {"skip_special_tokens", FlagKind::boolean, "", "drop special tokens when decoding", false, {}},
              {"clean_up_tokenization_spaces", FlagKind::string, "config",
-              "transformers' decode clean-up (\" .\" -> \".\", ...): as tokenizer_config.json says, or forced", false,
+              "transformers' decode clean-up (\" .\" -> \".\", ...): config = as transformers 5 (off for BPE unless "
+              "tokenizer_config.json forces it), true = applied", false,
               {"config", "true", "false"}},
+             {"reference", FlagKind::string, "transformers",
+              "encode as transformers' AutoTokenizer or as tokenizers (tokenizer.json alone); they differ for LlamaTokenizer "
+              "configs", false,
+              {"transformers", "tokenizers"}},
              {"threads", FlagKind::integer, "0", "encoding threads (0 = all cores)", false, {}},
          });
   if (!a.parse(args)) return 0;
-  Tokenizer tok = Tokenizer::load(a.str("tokenizer"));
+  Tokenizer tok = Tokenizer::load(a.str("tokenizer"),
+                                  a.str("reference") == "tokenizers" ? Reference::tokenizers : Reference::transformers);
   tok::StreamOptions opt;
   opt.add_special_tokens = a.flag("add_special_tokens");
   opt.decode_only = a.flag("decode");

@@ -226,7 +226,8 @@ void load_post_processor(const Ctx& c, const Json& j, const std::string& path, P
   }
 }
 
-void load_model(const Ctx& c, const Json& j, Pipeline& p) {
+// `sentencepiece_bpe`: transformers' LlamaTokenizer, which builds its BPE with byte_fallback and fuse_unk on.
+void load_model(const Ctx& c, const Json& j, Pipeline& p, bool sentencepiece_bpe) {
   std::string path = "model";
   if (!j.is_object()) c.fail_at(path, "must be an object", "the file is not a valid tokenizer.json");
   std::string t = j.contains("type") ? c.str(j, path, "type") : std::string("BPE");
@@ -241,6 +242,7 @@ void load_model(const Ctx& c, const Json& j, Pipeline& p) {
   opt.ignore_merges = c.opt_bool(j, path, "ignore_merges", false);
   opt.byte_fallback = c.opt_bool(j, path, "byte_fallback", false);
   opt.fuse_unk = c.opt_bool(j, path, "fuse_unk", false);
+  if (sentencepiece_bpe) opt.byte_fallback = opt.fuse_unk = true;
   if (j.contains("unk_token") && !j["unk_token"].is_null()) opt.unk_token = c.str(j, path, "unk_token");
 
   const Json& vj = c.get(j, path, "vocab");
@@ -288,6 +290,51 @@ std::optional<std::string> config_token(const Json& cfg, const char* key) {
   return std::nullopt;
 }
 
+// Whether any step of a (possibly nested) tokenizer.json component has type `type`.
+bool has_step_type(const Json& j, const char* type) {
+  if (j.is_array()) {
+    for (const auto& x : j)
+      if (has_step_type(x, type)) return true;
+    return false;
+  }
+  if (!j.is_object()) return false;
+  if (j.contains("type") && j["type"].is_string() && j["type"].get<std::string>() == type) return true;
+  for (const char* k : {"pretokenizers", "normalizers", "decoders", "processors"})
+    if (j.contains(k) && has_step_type(j[k], type)) return true;
+  return false;
+}
+
+// transformers 5's LlamaTokenizer.__init__ (tokenizer_class LlamaTokenizer / LlamaTokenizerFast): it keeps the
+// vocabulary, merges, added tokens and post-processor of tokenizer.json but replaces the rest: no normalizer,
+// a Metaspace pre-tokenizer without splitting (prepend "▁" always with legacy, to the first piece only
+// without, never when add_prefix_space is false) and the decoder Replace(▁→" "), ByteFallback, Fuse, then
+// Strip one leading space when add_prefix_space. tokenizer_config.json: add_prefix_space (default true), legacy
+// (default false).
+void set_transformers_llama_pipeline(const Json& cfg, const std::string& cfg_src, Pipeline& p) {
+  auto opt = [&](const char* key, bool dflt) {
+    return cfg.is_object() && cfg.contains(key) && !cfg[key].is_null() ? json_opt_bool(cfg, key, dflt, cfg_src) : dflt;
+  };
+  bool add_prefix_space = opt("add_prefix_space", true), legacy = opt("legacy", false);
+  const std::string meta = "\xE2\x96\x81";
+  p.normalizers.clear();
+  PreTokenizerStep m{};
+  m.kind = PreTokenizerStep::metaspace;
+  m.replacement = meta;
+  m.prepend = !add_prefix_space ? PrependScheme::never : legacy ? PrependScheme::always : PrependScheme::first;
+  m.split_on_replacement = false;
+  p.pre_tokenizers.assign(1, m);
+  std::vector<DecoderStep> d(3);
+  d[0].kind = DecoderStep::replace, d[0].a = meta, d[0].b = " ";
+  d[1].kind = DecoderStep::byte_fallback;
+  d[2].kind = DecoderStep::fuse;
+  if (add_prefix_space) {
+    DecoderStep strip{};
+    strip.kind = DecoderStep::strip, strip.a = " ", strip.start = 1, strip.stop = 0;
+    d.push_back(strip);
+  }
+  p.decoders = std::move(d);
+}
+
 }  // namespace
 
 void TokenTrie::insert(const std::string& s, int32_t index) {
@@ -322,21 +369,40 @@ std::pair<int32_t, size_t> TokenTrie::longest_at(std::string_view s, size_t i) c
   return best;
 }
 
-std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::string& config_text, const std::string& source) {
+std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::string& config_text, const std::string& source,
+                                         Reference ref) {
   Ctx c{source};
   auto p = std::make_unique<Pipeline>();
   p->source = source;
   Json j = parse_json(text, source);
   if (!j.is_object()) c.fail_at("(root)", "must be a JSON object", "the file is not a valid tokenizer.json");
-  load_model(c, c.get(j, "", "model"), *p);
-  if (j.contains("normalizer")) load_normalizer(c, j["normalizer"], "normalizer", *p);
-  if (j.contains("pre_tokenizer")) load_pre_tokenizer(c, j["pre_tokenizer"], "pre_tokenizer", *p);
-  if (p->raw_bytes) p->model->use_raw_bytes();
-  if (j.contains("post_processor")) load_post_processor(c, j["post_processor"], "post_processor", *p);
-  if (j.contains("decoder") && !j["decoder"].is_null()) {
-    p->decoders.emplace();
-    load_decoder(c, j["decoder"], "decoder", *p->decoders);
+  // tokenizer_config.json first: transformers rebuilds parts of some pipelines from it
+  Json cfg;
+  std::string cfg_src = "tokenizer_config.json";
+  if (!config_text.empty()) {
+    cfg = parse_json(config_text, cfg_src);
+    if (!cfg.is_object()) zt::fail(cfg_src + ": must be a JSON object");
   }
+  std::string cls = cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
+                        ? cfg["tokenizer_class"].get<std::string>() : std::string();
+  if (cls.ends_with("Fast")) cls.resize(cls.size() - 4);
+  // transformers' LlamaTokenizer on a SentencePiece-style file; a byte-level file (some Llama 3 derivatives
+  // name this class) keeps its own pipeline
+  bool tf_llama = ref == Reference::transformers && cls == "LlamaTokenizer" &&
+                  !(j.contains("pre_tokenizer") && has_step_type(j["pre_tokenizer"], "ByteLevel"));
+  load_model(c, c.get(j, "", "model"), *p, tf_llama);
+  if (tf_llama) {
+    set_transformers_llama_pipeline(cfg, cfg_src, *p);  // the file's normalizer/pre-tokenizer/decoder are unused
+  } else {
+    if (j.contains("normalizer")) load_normalizer(c, j["normalizer"], "normalizer", *p);
+    if (j.contains("pre_tokenizer")) load_pre_tokenizer(c, j["pre_tokenizer"], "pre_tokenizer", *p);
+    if (p->raw_bytes) p->model->use_raw_bytes();
+    if (j.contains("decoder") && !j["decoder"].is_null()) {
+      p->decoders.emplace();
+      load_decoder(c, j["decoder"], "decoder", *p->decoders);
+    }
+  }
+  if (j.contains("post_processor")) load_post_processor(c, j["post_processor"], "post_processor", *p);
   // added tokens
   if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
     const Json& at = j["added_tokens"];
@@ -373,13 +439,7 @@ std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::str
     else p->raw_trie.insert(a.content, int32_t(i));
   }
 
-  // tokenizer_config.json
-  Json cfg;
-  std::string cfg_src = "tokenizer_config.json";
-  if (!config_text.empty()) {
-    cfg = parse_json(config_text, cfg_src);
-    if (!cfg.is_object()) zt::fail(cfg_src + ": must be a JSON object");
-  }
+  // special tokens and flags from tokenizer_config.json
   auto resolve = [&](const char* key) -> std::optional<int32_t> {
     auto t = config_token(cfg, key);
     if (!t) return std::nullopt;
@@ -392,14 +452,14 @@ std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::str
   p->eos = resolve("eos_token");
   p->pad = resolve("pad_token");
   if (cfg.is_object()) {
-    p->clean_up_tokenization_spaces = json_opt_bool(cfg, "clean_up_tokenization_spaces", false, cfg_src);
+    // transformers 5 skips the clean-up for BPE models unless forced (TokenizersBackend._decode)
+    p->clean_up_by_default =
+        json_opt_bool(cfg, "clean_up_tokenization_spaces", false, cfg_src) &&
+        json_opt_bool(cfg, "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", false, cfg_src);
     p->encode_special_tokens = json_opt_bool(cfg, "split_special_tokens", false, cfg_src);
     // transformers rebuilds the post-processor template from add_bos_token/add_eos_token: always for
     // LlamaTokenizerFast / CodeLlamaTokenizerFast / GemmaTokenizerFast (defaults true/false), and for any fast
     // tokenizer whose tokenizer_config.json sets either key (PreTrainedTokenizerFast.update_post_processor).
-    std::string cls = cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
-                          ? cfg["tokenizer_class"].get<std::string>() : std::string();
-    if (cls.ends_with("Fast")) cls.resize(cls.size() - 4);
     bool llama_like = cls == "LlamaTokenizer" || cls == "CodeLlamaTokenizer" || cls == "GemmaTokenizer";
     bool explicit_flags = (cfg.contains("add_bos_token") && !cfg["add_bos_token"].is_null()) ||
                           (cfg.contains("add_eos_token") && !cfg["add_eos_token"].is_null());
@@ -422,7 +482,7 @@ std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::str
 
 namespace zt {
 
-Tokenizer Tokenizer::load(const std::string& path) {
+Tokenizer Tokenizer::load(const std::string& path, Reference ref) {
   namespace fs = std::filesystem;
   std::string file = path, config;
   if (fs::is_directory(path)) {
@@ -433,12 +493,13 @@ Tokenizer Tokenizer::load(const std::string& path) {
   check(fs::exists(file), "tokenizer file " + file + " does not exist", "pass a tokenizer.json or a model directory");
   auto cfg_path = fs::path(file).parent_path() / "tokenizer_config.json";
   if (fs::exists(cfg_path)) config = read_file(cfg_path.string());
-  return from_json(read_file(file), config, file);
+  return from_json(read_file(file), config, file, ref);
 }
 
-Tokenizer Tokenizer::from_json(const std::string& tokenizer_json, const std::string& config_json, const std::string& source) {
+Tokenizer Tokenizer::from_json(const std::string& tokenizer_json, const std::string& config_json, const std::string& source,
+                               Reference ref) {
   Tokenizer t;
-  t.p_ = tok::build_pipeline(tokenizer_json, config_json, source);
+  t.p_ = tok::build_pipeline(tokenizer_json, config_json, source, ref);
   return t;
 }
 

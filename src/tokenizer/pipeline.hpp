@@ -8,6 +8,7 @@
 
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/pretokenize.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace zt::tok {
 
@@ -77,13 +78,15 @@ struct Pipeline {
   std::vector<std::string> id_to_token;
   std::vector<uint8_t> id_is_added, id_is_special;
   std::optional<int32_t> bos, eos, pad;
-  bool clean_up_tokenization_spaces = false;
+  // DecodeOptions::clean_up_tokenization_spaces = nullopt: transformers 5's default, i.e. tokenizer_config's
+  // clean_up_tokenization_spaces and ..._for_bpe_even_though_it_will_corrupt_output (the model is BPE)
+  bool clean_up_by_default = false;
 
   std::string normalize(std::string_view s) const;
 };
 
 // Parses tokenizer.json text (and tokenizer_config.json text, possibly empty); load.cpp.
 std::unique_ptr<Pipeline> build_pipeline(const std::string& text, const std::string& config_text,
-                                         const std::string& source);
+                                         const std::string& source, Reference ref);
 
 }  // namespace zt::tok

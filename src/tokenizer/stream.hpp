@@ -12,7 +12,7 @@ struct StreamOptions {
   bool add_special_tokens = false;   // when encoding
   bool decode_only = false;          // every line must be an array of ids
   bool skip_special_tokens = false;  // when decoding
-  // transformers' decode clean-up; nullopt = tokenizer_config.json's clean_up_tokenization_spaces
+  // transformers' decode clean-up, as DecodeOptions (nullopt = transformers 5's default for this tokenizer)
   std::optional<bool> clean_up_tokenization_spaces;
   int threads = 0;                   // encoding threads (0 = all)
   size_t batch_lines = 2048;         // lines encoded together

@@ -354,7 +354,7 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, const DecodeOptions&
   } else {
     for (size_t i = 0; i < toks.size(); ++i) text += (i ? " " : "") + toks[i];
   }
-  if (opt.clean_up_tokenization_spaces.value_or(p.clean_up_tokenization_spaces)) {
+  if (opt.clean_up_tokenization_spaces.value_or(p.clean_up_by_default)) {
     for (auto [a, b] : {std::pair{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
                         {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
       tok::replace_all(text, a, b);

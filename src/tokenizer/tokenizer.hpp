@@ -1,5 +1,5 @@
 // zt::Tokenizer: a Hugging Face tokenizer.json (+ tokenizer_config.json) loaded natively; encodes exactly as
-// HF tokenizers does (added tokens, normalizer, pre-tokenizer, BPE, post-processor) and decodes likewise.
+// Hugging Face does (added tokens, normalizer, pre-tokenizer, BPE, post-processor) and decodes likewise.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -17,18 +17,29 @@ struct Pipeline;  // tokenizer.cpp
 
 struct DecodeOptions {
   bool skip_special_tokens = false;  // HF skip_special_tokens
-  // transformers' clean_up_tokenization_spaces (" ." -> "." ...); nullopt = tokenizer_config.json's value
+  // transformers' clean-up (" ." -> "." ...). false: none (HF tokenizers' own decode); true: applied (forced);
+  // nullopt: what transformers 5's decode does by default. That reads clean_up_tokenization_spaces from
+  // tokenizer_config.json but ignores it for BPE models (every model zerotune loads) unless the config also
+  // sets clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output.
   std::optional<bool> clean_up_tokenization_spaces = false;
 };
+
+// Whose encoding to reproduce where the two Hugging Face libraries differ. transformers 5 rebuilds the
+// pipeline of some tokenizer classes from tokenizer_config.json instead of taking tokenizer.json as written:
+// for tokenizer_class LlamaTokenizer(Fast) on a SentencePiece-style (non byte-level) file it drops the
+// normalizer and splits with Metaspace(prepend_scheme from add_prefix_space/legacy, split=false), so a text
+// that starts with a space gets no second "▁". `tokenizers` follows tokenizer.json alone
+// (tokenizers.Tokenizer.from_file), as transformers.js does.
+enum class Reference { transformers, tokenizers };
 
 class Tokenizer {
  public:
   // `path`: a tokenizer.json file or a model directory holding tokenizer.json (and optionally
   // tokenizer_config.json, read from the same directory).
-  static Tokenizer load(const std::string& path);
+  static Tokenizer load(const std::string& path, Reference ref = Reference::transformers);
   // From JSON text; `config_json` may be empty. `source` names the file in errors.
   static Tokenizer from_json(const std::string& tokenizer_json, const std::string& config_json,
-                             const std::string& source = "tokenizer.json");
+                             const std::string& source = "tokenizer.json", Reference ref = Reference::transformers);
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();

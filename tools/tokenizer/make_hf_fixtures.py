@@ -49,6 +49,9 @@ def main():
         raw_special = [raw.encode(t, add_special_tokens=True).ids for t in corpus]
         decoded = [raw.decode(x, skip_special_tokens=False) for x in ids]
         decoded_tf = [tf.decode(x, skip_special_tokens=False) for x in ids]
+        # transformers 5 ignores clean_up_tokenization_spaces for BPE models unless forced like this
+        tf.clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output = True
+        decoded_forced = [tf.decode(x, skip_special_tokens=False, clean_up_tokenization_spaces=True) for x in ids]
         for label, x, y in (("ids", ids, raw_ids), ("ids_special", ids_special, raw_special)):
             diff = [i for i in range(len(corpus)) if x[i] != y[i]]
             if diff:
@@ -76,6 +79,8 @@ def main():
         fx["decoded_differ"] = {str(i): decoded[i] for i in range(len(corpus)) if decoded[i] != corpus[i]}
         # transformers decode (clean_up_tokenization_spaces from tokenizer_config.json), where it differs from decoded
         fx["decoded_transformers_differ"] = {str(i): decoded_tf[i] for i in range(len(corpus)) if decoded_tf[i] != decoded[i]}
+        # transformers decode with the clean-up forced (zerotune: DecodeOptions::clean_up_tokenization_spaces = true)
+        fx["decoded_cleaned_differ"] = {str(i): decoded_forced[i] for i in range(len(corpus)) if decoded_forced[i] != decoded[i]}
         path = os.path.join(a.out, f"hf_{name}.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(fx, f, ensure_ascii=True, separators=(",", ":"))

@@ -19,9 +19,25 @@ std::string show_ids(const std::vector<int32_t>& v) {
   for (size_t i = 0; i < v.size() && i < 40; ++i) s += (i ? "," : "") + std::to_string(v[i]);
   return s + (v.size() > 40 ? ",...]" : "]");
 }
-std::string show_text(const std::string& t) {
-  Json j = t.size() > 120 ? t.substr(0, 120) : t;
-  return j.dump(-1, ' ', true, Json::error_handler_t::replace);
+// At most ~120 bytes of `t` from byte `from`, cut at code point boundaries (a cut through a character would
+// show as U+FFFD, a difference that is not there).
+std::string show_text(const std::string& t, size_t from = 0) {
+  auto boundary = [&](size_t i) {
+    while (i < t.size() && (static_cast<unsigned char>(t[i]) & 0xC0) == 0x80) ++i;
+    return std::min(i, t.size());
+  };
+  size_t b = boundary(from), e = boundary(std::min(t.size(), b + 120));
+  Json j = t.substr(b, e - b);
+  return (b ? "..." : "") + j.dump(-1, ' ', true, Json::error_handler_t::replace) + (e < t.size() ? "..." : "");
+}
+// Both texts from a little before their first difference.
+std::string show_diff(const std::string& want, const std::string& got) {
+  size_t i = 0;
+  while (i < want.size() && i < got.size() && want[i] == got[i]) ++i;
+  size_t from = i > 40 ? i - 40 : 0;
+  while (from > 0 && (static_cast<unsigned char>(want[from]) & 0xC0) == 0x80) --from;
+  return "first difference at byte " + std::to_string(i) + "\n  want " + show_text(want, from) + "\n  got  " +
+         show_text(got, from);
 }
 
 // Counts mismatches of `got` vs `want` over the corpus and reports the first few.
@@ -50,9 +66,10 @@ class Oracle : public ::testing::TestWithParam<std::string> {
   }
 };
 
+// transformers.js (@lenml/tokenizers) and the other JS encoders follow tokenizer.json as HF tokenizers does.
 TEST_P(Oracle, MatchesJsReferences) {
   const std::string name = GetParam();
-  Tokenizer tok = Tokenizer::load(test::tokenizers_dir() + "/" + name);
+  Tokenizer tok = Tokenizer::load(test::tokenizers_dir() + "/" + name, Reference::tokenizers);
   Json corpus = test::load_corpus();
   std::string err;
   Json ref = test::run_js_oracle(name, err);
@@ -80,7 +97,7 @@ TEST_P(Oracle, MatchesJsReferences) {
         auto ids = r["ids"][i].get<std::vector<int32_t>>();
         std::string want = r["decoded"][i].get<std::string>(), got = tok.decode(ids);
         if (got != want && ++b3 <= 5)
-          ADD_FAILURE() << name << " decode #" << i << "\n  want " << show_text(want) << "\n  got  " << show_text(got);
+          ADD_FAILURE() << name << " decode #" << i << ": " << show_diff(want, got);
       }
       EXPECT_EQ(b3, 0) << name << " vs " << it.key() << " decode: " << b3 << " texts differ";
     }
@@ -118,6 +135,17 @@ TEST_P(Oracle, MatchesHfFixture) {
                     [&](const std::string& s) { return tok.encode(s); }), 0);
   EXPECT_EQ(compare(name + " vs transformers (special) " + versions, corpus, ids_special,
                     [&](const std::string& s) { return tok.encode(s, true); }), 0);
+  // Reference::tokenizers against tokenizers.Tokenizer.from_file(...).encode
+  Json raw_ids = f["ids"], raw_special = ids_special;
+  for (size_t i = 0; i < n; ++i) {
+    raw_ids[i] = at("tokenizers_ids_differ", i, raw_ids[i]);
+    raw_special[i] = at("tokenizers_ids_special_differ", i, raw_special[i]);
+  }
+  Tokenizer raw_tok = Tokenizer::load(test::tokenizers_dir() + "/" + name, Reference::tokenizers);
+  EXPECT_EQ(compare(name + " vs tokenizers " + versions, corpus, raw_ids,
+                    [&](const std::string& s) { return raw_tok.encode(s); }), 0);
+  EXPECT_EQ(compare(name + " vs tokenizers (special) " + versions, corpus, raw_special,
+                    [&](const std::string& s) { return raw_tok.encode(s, true); }), 0);
   int bad = 0;
   for (size_t i = 0; i < n; ++i) {
     // where transformers and tokenizers disagree we follow transformers; report so it is visible
@@ -127,13 +155,19 @@ TEST_P(Oracle, MatchesHfFixture) {
     std::string want = at("decoded_differ", i, corpus[i]).get<std::string>();
     DecodeOptions raw;  // tokenizers' own decode (no transformers clean-up)
     if (std::string got = tok.decode(ids, raw); got != want && ++bad <= 5)
-      ADD_FAILURE() << name << " HF decode #" << i << "\n  want " << show_text(want) << "\n  got  " << show_text(got);
+      ADD_FAILURE() << name << " HF decode #" << i << ": " << show_diff(want, got);
     std::string want_tf = at("decoded_transformers_differ", i, Json(want)).get<std::string>();
     DecodeOptions tf;
     tf.clean_up_tokenization_spaces = std::nullopt;  // transformers: from tokenizer_config.json
     if (std::string got = tok.decode(ids, tf); got != want_tf && ++bad <= 5)
-      ADD_FAILURE() << name << " transformers decode #" << i << "\n  want " << show_text(want_tf) << "\n  got  "
-                    << show_text(got);
+      ADD_FAILURE() << name << " transformers decode #" << i << ": " << show_diff(want_tf, got);
+    if (f.contains("decoded_cleaned_differ")) {  // fixtures written since the forced clean-up was recorded
+      std::string want_cl = at("decoded_cleaned_differ", i, Json(want)).get<std::string>();
+      DecodeOptions cl;
+      cl.clean_up_tokenization_spaces = true;
+      if (std::string got = tok.decode(ids, cl); got != want_cl && ++bad <= 5)
+        ADD_FAILURE() << name << " transformers decode, clean-up forced, #" << i << ": " << show_diff(want_cl, got);
+    }
   }
   EXPECT_EQ(bad, 0);
 }

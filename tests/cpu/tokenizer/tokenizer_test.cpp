@@ -100,14 +100,36 @@ TEST(Tokenizer, LlamaTwoStyleNormalizerAndDecoder) {
                                             {{"type", "ByteFallback"}},
                                             {{"type", "Fuse"}},
                                             {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}};
-  Json cfg = {{"tokenizer_class", "LlamaTokenizer"}, {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", true}};
+  Json cfg = {{"tokenizer_class", "LlamaTokenizer"}, {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", true},
+              {"legacy", true}};
+  // transformers 5 replaces Prepend + Replace by Metaspace(prepend always, no split)
   Tokenizer t = make(j, cfg);
   EXPECT_EQ(t.encode("hi hi"), (Ids{7, 7}));
   EXPECT_EQ(t.encode("hi", true), (Ids{1, 7}));
   EXPECT_EQ(t.encode("<s>hi"), (Ids{1, 7}));  // the piece after <s> gets its own ▁
+  EXPECT_EQ(t.encode(" hi"), (Ids{7}));       // a leading space is the ▁: none is added
   EXPECT_EQ(t.decode(Ids{1, 7, 7}), "<s> hi hi");
   EXPECT_EQ(t.decode(Ids{1, 7, 7}, {.skip_special_tokens = true}), "hi hi");
   EXPECT_TRUE(t.adds_bos());
+  // HF tokenizers runs the file's normalizer: Prepend gives " hi" a second ▁
+  Tokenizer raw = Tokenizer::from_json(j.dump(), cfg.dump(), "test.json", Reference::tokenizers);
+  EXPECT_EQ(raw.encode(" hi"), (Ids{3, 7}));
+  EXPECT_EQ(raw.encode("<s>hi"), (Ids{1, 7}));
+  EXPECT_EQ(raw.encode("hi", true), (Ids{1, 7}));
+  // legacy false (transformers' default): only the start of the text gets ▁
+  cfg["legacy"] = false;
+  Tokenizer nl = make(j, cfg);
+  EXPECT_EQ(nl.encode("<s>hi"), (Ids{1, 4, 5}));
+  EXPECT_EQ(nl.encode("hi<s>hi"), (Ids{7, 1, 4, 5}));
+  cfg.erase("legacy");
+  EXPECT_EQ(make(j, cfg).encode("<s>hi"), (Ids{1, 4, 5}));
+  // add_prefix_space false: no ▁ prepended and no leading space stripped when decoding
+  cfg["add_prefix_space"] = false;
+  Tokenizer np = make(j, cfg);
+  EXPECT_EQ(np.encode("hi hi"), (Ids{4, 5, 7}));
+  EXPECT_EQ(np.decode(Ids{7}), " hi");
+  cfg.erase("add_prefix_space");
+  cfg["legacy"] = true;
   EXPECT_FALSE(t.adds_eos());
   cfg["add_eos_token"] = true;
   Tokenizer e = make(j, cfg);
@@ -121,6 +143,30 @@ TEST(Tokenizer, LlamaTwoStyleNormalizerAndDecoder) {
   EXPECT_EQ(make(j, generic).encode("hi", true), (Ids{7, 2}));
   generic["add_bos_token"] = true;
   EXPECT_EQ(make(j, generic).encode("hi", true), (Ids{1, 7, 2}));
+}
+
+// transformers 5 ignores clean_up_tokenization_spaces for BPE models unless
+// clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output is set; an explicit true forces it.
+TEST(Tokenizer, CleanUpTokenizationSpacesAsTransformersFive) {
+  Json j = bpe_json({"a", "\xE2\x96\x81", ".", "'", "s"}, Json::array());
+  j["decoder"] = {{"type", "Sequence"},
+                  {"decoders", Json::array({{{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}},
+                                            {{"type", "Fuse"}}})}};
+  const Ids ids{0, 1, 2, 1, 3, 4};  // "a . 's"
+  DecodeOptions dflt, on, off;
+  dflt.clean_up_tokenization_spaces = std::nullopt;
+  on.clean_up_tokenization_spaces = true;
+  Json cfg = {{"clean_up_tokenization_spaces", true}};
+  Tokenizer t = make(j, cfg);
+  EXPECT_EQ(t.decode(ids), "a . 's");
+  EXPECT_EQ(t.decode(ids, dflt), "a . 's");
+  EXPECT_EQ(t.decode(ids, on), "a.'s");
+  EXPECT_EQ(t.decode(ids, off), "a . 's");
+  cfg["clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"] = true;
+  EXPECT_EQ(make(j, cfg).decode(ids, dflt), "a.'s");
+  EXPECT_EQ(make(j, cfg).decode(ids, off), "a . 's");
+  cfg["clean_up_tokenization_spaces"] = false;
+  EXPECT_EQ(make(j, cfg).decode(ids, dflt), "a . 's");
 }
 
 TEST(Tokenizer, MetaspacePreTokenizerAndDecoder) {
