@@ -20,7 +20,7 @@ cp assets/demo/model/tokenizer.json assets/demo/model/tokenizer_config.json "$ou
   --data_path assets/demo/dataset --data_split 10,0,0 \
   --model_name_or_path "$out/base-model" \
   --per_device_train_batch_size 16 --per_device_eval_batch_size 32 --max_seq_len 64 \
-  --learning_rate 3e-3 --weight_decay 0.1 --num_train_epochs 2 --gradient_accumulation_steps 1 \
+  --learning_rate 3e-3 --weight_decay 0.1 --num_train_epochs 1 --gradient_accumulation_steps 1 \
   --lr_scheduler_type cosine --num_warmup_steps 20 --seed 1234 \
   --data_output_path "$out/data_files" --output_dir "$out/model"
 echo "demo: fine-tuned model written to $out/model (Hugging Face format)"
