@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "ops/activation.hpp"
+#include "ops/elementwise.hpp"
 #include "ops/attention.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/embedding.hpp"
@@ -27,13 +28,20 @@ uint64_t mix(uint64_t a, uint64_t b) {
 CausalLM::CausalLM(ModelConfig cfg, LoraSpec lora, DType dtype, Device dev)
     : cfg_(std::move(cfg)), lora_(std::move(lora)), dtype_(dtype), dev_(dev) {
   layout_ = make_layout(cfg_, lora_);
-  inv_freq_ = ops::rope_inv_freq(cfg_.rope);
+  inv_freq_ = to_device(ops::rope_inv_freq(cfg_.rope));
+}
+
+// A copy of `t` on the model's device (t itself when it is already there).
+Tensor CausalLM::to_device(const Tensor& t) const {
+  if (!t.defined() || t.device() == dev_) return t;
+  Tensor d = Tensor::empty(t.shape(), t.dtype(), dev_);
+  ops::copy(d, t);
+  return d;
 }
 
 Tensor CausalLM::alloc(const Shape& shape) const { return Tensor::empty(shape, dtype_, dev_); }
 
 void CausalLM::begin(MicroStep& s, PackedBatch batch, RunOptions opt) const {
-  check(dev_.is_cpu(), "CausalLM on " + dev_.str() + " needs the CUDA backend");
   for (int b = 0; b < batch.seq.num_seqs(); ++b) {
     int64_t n = batch.seq.cu_host[b + 1] - batch.seq.cu_host[b];
     if (cfg_.sliding_window)
@@ -42,12 +50,17 @@ void CausalLM::begin(MicroStep& s, PackedBatch batch, RunOptions opt) const {
                 std::to_string(*cfg_.sliding_window) + ")",
             "zerotune does not implement sliding-window attention; use --max_seq_len <= sliding_window");
   }
-  const int32_t* ids = batch.ids.data<int32_t>();
-  for (int64_t t = 0; t < batch.num_tokens(); ++t)
+  // Ids already on a GPU are validated by the embedding kernel's dispatcher.
+  const int32_t* ids = batch.ids.device().is_cpu() ? batch.ids.data<int32_t>() : nullptr;
+  for (int64_t t = 0; ids && t < batch.num_tokens(); ++t)
     check(ids[t] >= 0 && ids[t] < cfg_.vocab_size,
           "token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) + " is outside the vocabulary (" +
               std::to_string(cfg_.vocab_size) + ")",
           "the tokenizer and the model's config.json disagree on the vocabulary");
+  batch.ids = to_device(batch.ids);
+  batch.targets = to_device(batch.targets);
+  batch.seq.cu_seqlens = to_device(batch.seq.cu_seqlens);
+  batch.seq.positions = to_device(batch.seq.positions);
   s.batch = std::move(batch);
   s.opt = opt;
   s.hidden.assign(layout_.units.size(), Tensor());
@@ -156,10 +169,15 @@ void CausalLM::forward(MicroStep& s, int u, const UnitParams& p, const UnitParam
       s.lse = Tensor::empty({T}, s.token_loss.dtype(), dev_);
       ops::cross_entropy_forward(s.token_loss, s.lse, s.logits, s.batch.targets);
       s.loss_sum = 0;
-      if (s.token_loss.dtype() == DType::f64) {
-        for (int64_t t = 0; t < T; ++t) s.loss_sum += s.token_loss.data<double>()[t];
+      Tensor losses = s.token_loss;
+      if (!losses.device().is_cpu()) {  // one read-back of the per-token losses (T floats)
+        losses = Tensor::empty(s.token_loss.shape(), s.token_loss.dtype());
+        ops::copy(losses, s.token_loss);
+      }
+      if (losses.dtype() == DType::f64) {
+        for (int64_t t = 0; t < T; ++t) s.loss_sum += losses.data<double>()[t];
       } else {
-        for (int64_t t = 0; t < T; ++t) s.loss_sum += s.token_loss.data<float>()[t];
+        for (int64_t t = 0; t < T; ++t) s.loss_sum += losses.data<float>()[t];
       }
       return;
     }

@@ -49,7 +49,8 @@ class CausalLM {
   Device device() const { return dev_; }
   int num_units() const { return int(layout_.units.size()); }
 
-  // Starts a micro-step (moves the batch to the device, checks sequence limits).
+  // Starts a micro-step (moves the batch's ids, targets, cu_seqlens and positions to the model's device, checks
+  // sequence limits and, for host ids, the vocabulary range).
   void begin(MicroStep& s, PackedBatch batch, RunOptions opt) const;
   // Forward of unit u. The head of a tied model also reads the embedding unit's params (`tied`).
   void forward(MicroStep& s, int u, const UnitParams& p, const UnitParams* tied = nullptr) const;
@@ -60,6 +61,7 @@ class CausalLM {
 
  private:
   Tensor alloc(const Shape& shape) const;
+  Tensor to_device(const Tensor& t) const;
   // Statistics (rstd, lse, per-token loss) are fp32, or f64 for the double-precision reference.
   DType stat_dtype() const { return dtype_ == DType::f64 ? DType::f64 : DType::f32; }
   void block_forward(MicroStep& s, int layer, const UnitParams& p, BlockActivations& a) const;
@@ -75,7 +77,7 @@ class CausalLM {
   ModelLayout layout_;
   DType dtype_;
   Device dev_;
-  Tensor inv_freq_;  // rope frequencies, f32 (D/2)
+  Tensor inv_freq_;  // rope frequencies, f32 (D/2), on the model's device
 };
 
 }  // namespace zt::model

@@ -13,22 +13,30 @@ DType grad_dtype(DType compute) { return compute == DType::f64 ? DType::f64 : DT
 
 ResidentModel::ResidentModel(ModelConfig cfg, LoraSpec lora, DType dtype, Device dev)
     : model_(std::move(cfg), std::move(lora), dtype, dev) {
+  // Zeroed flat buffers (ops::zero: a memset on the CPU, cudaMemsetAsync on a GPU).
+  auto zeros = [&](int64_t n, DType dt) {
+    if (!n) return Tensor();
+    Tensor t = Tensor::empty({n}, dt, dev);
+    ops::zero(t);
+    return t;
+  };
   for (auto& u : layout().units) {
-    Tensor fr = u.frozen_numel ? Tensor::zeros({u.frozen_numel}, dtype, dev) : Tensor();
-    Tensor tr = u.trainable_numel ? Tensor::zeros({u.trainable_numel}, dtype, dev) : Tensor();
-    Tensor gf = u.trainable_numel ? Tensor::zeros({u.trainable_numel}, grad_dtype(dtype), dev) : Tensor();
+    Tensor fr = zeros(u.frozen_numel, dtype);
+    Tensor tr = zeros(u.trainable_numel, dtype);
+    Tensor gf = zeros(u.trainable_numel, grad_dtype(dtype));
     frozen_.push_back(fr);
     trainable_.push_back(tr);
     grad_flat_.push_back(gf);
     params_.push_back(bind_params(u, fr, tr));
     grads_.push_back(u.trainable_numel ? bind_grads(u, gf) : UnitParams{});
     // Gradients are produced in the compute dtype and accumulated into fp32; with an fp32 (or f64) model
-    // they are written straight into the gradient buffer.
-    if (grad_dtype(dtype) == dtype || !u.trainable_numel) {
+    // they are written straight into the gradient buffer. The CUDA kernels accumulate parameter gradients
+    // into f32 directly under 16-bit activations, so a GPU model needs no compute-dtype scratch either.
+    if (grad_dtype(dtype) == dtype || !u.trainable_numel || dev.is_cuda()) {
       grad_compute_.push_back(Tensor());
       grads_compute_.push_back(UnitParams{});
     } else {
-      Tensor gc = Tensor::zeros({u.trainable_numel}, dtype, dev);
+      Tensor gc = zeros(u.trainable_numel, dtype);
       grad_compute_.push_back(gc);
       grads_compute_.push_back(bind_grads(u, gc));
     }
@@ -109,7 +117,7 @@ double ResidentModel::run(const PackedBatch& batch, const RunOptions& opt, bool 
     ops::copy(*logits_out, s.logits);
   }
   if (!backward) return s.loss();
-  const bool via_compute = grad_dtype(dtype()) != dtype();
+  const bool via_compute = grad_dtype(dtype()) != dtype() && !model_.device().is_cuda();
   for (auto& g : grad_compute_)
     if (g.defined()) ops::zero(g);
   for (int u = n - 1; u >= 0; --u) {

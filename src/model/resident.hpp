@@ -44,7 +44,7 @@ class ResidentModel {
   CausalLM model_;
   std::vector<Tensor> frozen_, trainable_, grad_flat_;  // per unit
   std::vector<UnitParams> params_, grads_;
-  std::vector<Tensor> grad_compute_;                    // per unit gradient scratch in the compute dtype
+  std::vector<Tensor> grad_compute_;                    // per unit gradient scratch in the compute dtype (CPU only)
   std::vector<UnitParams> grads_compute_;
 };
 
