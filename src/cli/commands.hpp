@@ -18,5 +18,6 @@ int cmd_score(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 
 }  // namespace zt::cli

@@ -15,6 +15,7 @@ static const Command kCommands[] = {
     {"train", "DeepSpeed-Chat step 1: supervised fine-tuning with the same flags and ds_config.json", cmd_train},
     {"data", "dataset tools: split, read, sampler, prepare (tokenised cache), inspect", cmd_data},
     {"tokenize", "encode/decode JSON lines with a Hugging Face tokenizer.json, as transformers does", cmd_tokenize},
+    {"bench", "time training steps on one GPU with random weights (Llama-3-8B shape); prints a JSON line", cmd_bench},
     {"init", "write a randomly initialised Hugging Face-format model from a config.json", cmd_init},
     {"score", "print the mean next-token cross-entropy of a model on token-id lines (jsonl)", cmd_score},
 };
