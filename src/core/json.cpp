@@ -13,6 +13,8 @@ Json parse_json(const std::string& text, const std::string& source) {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
     fail(source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what(), "fix the file's syntax");
+  } catch (const Json::exception& e) {  // e.g. out_of_range: a number too large for a double
+    fail(source + ": invalid JSON: " + e.what(), "fix the file's content");
   }
 }
 

@@ -66,3 +66,12 @@ TEST(Tensor, CudaWithoutBackendIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos);
   }
 }
+
+#include "core/json.hpp"
+
+// Found by the tokenizer.json fuzzer: a number that overflows a double made nlohmann throw out_of_range, which
+// escaped parse_json as a non-zt exception.
+TEST(Json, NumberOverflowIsAZtError) {
+  EXPECT_THROW(parse_json("{\"a\": 888E66666}", "x.json"), Error);
+  EXPECT_THROW(parse_json("{\"a\":", "x.json"), Error);
+}
