@@ -1,5 +1,6 @@
 // `zerotune train`: DeepSpeed-Chat step 1 (supervised fine-tuning) with the same flags and ds_config.json.
-// This is the single-process path: the ZeRO engine and multi-rank launch come with later issues, and say so.
+// This is the single-process path: one GPU (compute dtype from --dtype/ds_config, fp32 masters) or the CPU in fp32;
+// the ZeRO engine and multi-rank launch come with later issues, and say so.
 #include <cstdlib>
 #include <filesystem>
 
@@ -14,6 +15,11 @@
 #include "train/train_config.hpp"
 #include "train/train_settings.hpp"
 #include "train/trainer.hpp"
+#ifdef ZT_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "ops/cuda/runtime.hpp"
+#endif
 
 namespace zt::cli {
 
@@ -59,12 +65,32 @@ void refuse_later_features(const train::TrainConfig& c, int64_t world) {
         "drop --offload for now");
 }
 
+// GPU LOCAL_RANK (default 0) when this build has CUDA and a GPU is visible (CUDA_VISIBLE_DEVICES="" forces the
+// CPU), else the CPU.
+Device pick_device() {
+#ifdef ZT_HAVE_CUDA
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    cudaGetLastError();
+    return Device::CPU();
+  }
+  cuda::initialize();
+  const int64_t local = env_int("LOCAL_RANK", 0);
+  check(local >= 0 && local < n, "LOCAL_RANK=" + std::to_string(local) + " but only " + std::to_string(n) + " GPU(s) are visible",
+        "launch at most one process per visible GPU, or set CUDA_VISIBLE_DEVICES");
+  return Device::CUDA(int(local));
+#else
+  return Device::CPU();
+#endif
+}
+
 }  // namespace
 
 int cmd_train(const std::vector<std::string>& argv) {
   Args a("train",
          "DeepSpeed-Chat step 1 (supervised fine-tuning): the same flags as training/step1_supervised_finetuning/main.py\n"
-         "and the same ds_config.json keys. Without a GPU it computes in fp32 on the CPU.",
+         "and the same ds_config.json keys. On GPU LOCAL_RANK (default 0) it computes in the --dtype/ds_config dtype with\n"
+         "fp32 master weights; without a GPU (or with CUDA_VISIBLE_DEVICES=\"\") in fp32 on the CPU.",
          train::train_flags());
   if (!a.parse(argv)) return 0;
   train::TrainConfig cfg = train::train_config_from_args(a);
@@ -86,8 +112,14 @@ int cmd_train(const std::vector<std::string>& argv) {
   check(s.optimizer.decoupled_weight_decay, "ds_config optimizer Adam with adam_w_mode false (L2 weight decay) is not supported",
         "use AdamW (DeepSpeed-Chat's optimizer)");
   log::info("effective config: " + train::train_settings_json(s).dump());
-  log::warn_once("cpu-fp32", std::string("no GPU backend: computing in fp32 on the CPU (--dtype ") + dtype_name(s.dtype) +
-                                 " applies on GPUs); the saved weights are fp32");
+  const Device dev = pick_device();
+  // GPU: parameters (and the saved weights) in the compute dtype, fp32 masters and AdamW state beside them.
+  const DType compute = dev.is_cuda() ? s.dtype : DType::f32;
+  if (dev.is_cuda())
+    log::info("training on " + dev.str() + " in " + dtype_name(compute) + " (fp32 master weights and AdamW state)");
+  else
+    log::warn_once("cpu-fp32", std::string("no GPU: computing in fp32 on the CPU (--dtype ") + dtype_name(s.dtype) +
+                                   " applies on GPUs); the saved weights are fp32");
   if (cfg.dropout) model::override_dropout(mcfg, *cfg.dropout);
 
   // tokenizer and data
@@ -123,7 +155,7 @@ int cmd_train(const std::vector<std::string>& argv) {
 
   // model
   model::LoraSpec lora{int(cfg.lora_dim), cfg.lora_module_name, cfg.only_optimize_lora, 0.0};
-  auto m = load_pretrained(model_dir, lora, DType::f32, uint64_t(cfg.seed));
+  auto m = load_pretrained(model_dir, lora, compute, uint64_t(cfg.seed), dev);
   log::info(std::string(model::arch_name(mcfg.arch)) + ": " + std::to_string(m->layout().total_numel()) + " parameters, " +
             std::to_string(m->layout().trainable_numel()) + " trainable" +
             (lora.enabled() ? ", LoRA r=" + std::to_string(lora.dim) + " on " + std::to_string(m->layout().lora_modules.size()) + " linears"
@@ -146,17 +178,19 @@ int cmd_train(const std::vector<std::string>& argv) {
   lo.steps_per_print = s.steps_per_print;
   lo.seed = uint64_t(cfg.seed);
   lo.rank = rank;
+  if (compute == DType::f16) lo.loss_scaler = s.loss_scaler;
   train::Trainer trainer(*m, lo, &metrics);
   log::info("***** Running training: " + std::to_string(plan.train_batches.size()) + " micro-batches per epoch, " +
             std::to_string(trainer.num_training_steps(int64_t(plan.train_batches.size()))) + " optimizer steps *****");
   train::LoopResult r = trainer.train(train_set, eval_set, plan);
+  if (r.skipped_steps) log::info("fp16: " + std::to_string(r.skipped_steps) + " step(s) skipped on gradient overflow");
   log::info("trained " + std::to_string(r.applied_steps) + " steps, " + std::to_string(r.train_tokens) + " tokens in " +
             std::to_string(int(r.train_seconds)) + " s (" + std::to_string(int(double(r.train_tokens) / std::max(r.train_seconds, 1e-9))) +
             " tokens/s)");
 
   if (cfg.output_dir && rank == 0) {
     const std::string out = *cfg.output_dir;
-    save_pretrained(*m, out, DType::f32);
+    save_pretrained(*m, out, compute);
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
       if (fs::exists(fs::path(model_dir) / f)) fs::copy_file(fs::path(model_dir) / f, fs::path(out) / f, fs::copy_options::overwrite_existing);
     log::info("saving the final model to " + out + (lora.enabled() ? " (LoRA merged)" : ""));

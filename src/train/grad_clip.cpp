@@ -1,21 +1,24 @@
-// Gradient norm and clipping over lists of gradient tensors (CPU f32/f64 today; the CUDA path will route
-// through ops::sum_squares / ops::scale_ once the trainer runs on GPU gradients).
+// Gradient norm and clipping over lists of gradient tensors: host loops for CPU f32/f64 gradients,
+// ops::sum_squares / ops::scale_ (device kernels) for f32 gradients on a GPU.
 #include "train/grad_clip.hpp"
 
 #include <cmath>
 #include <string>
 
+#include "ops/elementwise.hpp"
+
 namespace zt::train {
 
 namespace {
-void expect_cpu_grad(const Tensor& g, const char* fn) {
+// true: the gradient lives on a GPU (f32, handled by the ops kernels); false: a CPU f32/f64 gradient.
+bool expect_grad(const Tensor& g, const char* fn) {
   check(g.defined(), std::string(fn) + ": a gradient tensor is missing");
   check(g.dtype() == DType::f32 || g.dtype() == DType::f64,
         std::string(fn) + ": gradients must be f32 (or f64), got " + g.str(), "keep fp32 gradients for the optimizer");
   check(g.is_contiguous(), std::string(fn) + ": gradient must be contiguous, got " + g.str());
-  if (g.device().is_cuda())
-    fail(std::string(fn) + " has no CUDA kernel in this build (gradient on " + g.device().str() + ")",
-         "compute the norm on CPU gradients until the trainer routes CUDA gradients through ops::sum_squares");
+  if (!g.device().is_cuda()) return false;
+  check(g.dtype() == DType::f32, std::string(fn) + ": GPU gradients must be f32, got " + g.str());
+  return true;
 }
 
 template <class T> double sum_sq(const T* x, int64_t n) {
@@ -34,7 +37,10 @@ template <class T> void scale(T* x, int64_t n, T s) {
 double global_grad_norm(std::span<const Tensor> grads) {
   double total = 0.0;
   for (const Tensor& g : grads) {
-    expect_cpu_grad(g, "global_grad_norm");
+    if (expect_grad(g, "global_grad_norm")) {
+      total += ops::sum_squares(g);
+      continue;
+    }
     total += g.dtype() == DType::f32 ? sum_sq(g.data<float>(), g.numel()) : sum_sq(g.data<double>(), g.numel());
   }
   return std::sqrt(total);
@@ -42,8 +48,8 @@ double global_grad_norm(std::span<const Tensor> grads) {
 
 void scale_grads(std::span<const Tensor> grads, double s) {
   for (const Tensor& g : grads) {
-    expect_cpu_grad(g, "scale_grads");
-    if (g.dtype() == DType::f32) scale(g.data<float>(), g.numel(), float(s));
+    if (expect_grad(g, "scale_grads")) ops::scale_(g, float(s));
+    else if (g.dtype() == DType::f32) scale(g.data<float>(), g.numel(), float(s));
     else scale(g.data<double>(), g.numel(), s);
   }
 }

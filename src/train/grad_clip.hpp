@@ -7,7 +7,8 @@
 
 namespace zt::train {
 
-// sqrt(sum over all grads of sum g^2), accumulated in double over f32 (or f64) CPU tensors. Infinite or NaN
+// sqrt(sum over all grads of sum g^2), accumulated in double over f32 (or f64) CPU tensors, or f32 GPU tensors
+// through ops::sum_squares (one synchronising reduction per tensor: pass flat buffers there). Infinite or NaN
 // exactly when some gradient element is (a double cannot overflow on squared f32 values), so
 // !std::isfinite(global_grad_norm(...)) doubles as the fp16 overflow test.
 double global_grad_norm(std::span<const Tensor> grads);
@@ -22,7 +23,7 @@ double clip_grad_norm(std::span<const Tensor> grads, double max_norm);
 // With loss_scale 1 (bf16/fp32) this is the clip DeepSpeed applies there.
 double unscale_and_clip(std::span<const Tensor> grads, double scaled_norm, double loss_scale, double clip);
 
-// Multiplies every gradient by s (CPU, f32/f64).
+// Multiplies every gradient by s (CPU f32/f64; GPU f32 through ops::scale_).
 void scale_grads(std::span<const Tensor> grads, double s);
 
 }  // namespace zt::train

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "ops/elementwise.hpp"
 #include "ops/optim.hpp"
 
 namespace zt::train {
@@ -38,8 +39,8 @@ int Optimizer::add_param(int group, Tensor master, Tensor grad, std::string name
   s.grad = grad;
   s.exp_avg = Tensor::empty({master.numel()}, DType::f32, master.device());
   s.exp_avg_sq = Tensor::empty({master.numel()}, DType::f32, master.device());
-  s.exp_avg.zero_();
-  s.exp_avg_sq.zero_();
+  ops::zero(s.exp_avg);  // a memset on the CPU, cudaMemsetAsync on a GPU
+  ops::zero(s.exp_avg_sq);
   params_.push_back(std::move(s));
   return int(params_.size()) - 1;
 }

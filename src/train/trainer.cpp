@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "ops/elementwise.hpp"
 #include "train/grad_clip.hpp"
 
 namespace zt::train {
@@ -38,14 +39,33 @@ Trainer::Trainer(model::ResidentModel& model, LoopOptions opt, MetricsLogger* me
   std::vector<double> wds;
   for (auto& g : groups_) wds.push_back(g.weight_decay);
   optimizer_ = std::make_unique<Optimizer>(wds, opt_.adam);
+  const DType dt = model_.dtype();
+  const bool mixed = dt == DType::bf16 || dt == DType::f16;
+  check(mixed || dt == DType::f32 || dt == DType::f64,
+        "the trainer keeps parameters in fp32, bf16 or fp16; got a " + std::string(dtype_name(dt)) + " model");
   for (size_t gi = 0; gi < groups_.size(); ++gi)
     for (int pi : groups_[gi].params) {
-      optimizer_->add_param(int(gi), model_.param(all[pi]), model_.grad(all[pi]), all[pi]);
+      Tensor param = model_.param(all[pi]);
+      Tensor master = param;
+      if (mixed) {  // fp32 master copy on the parameter's device; the compute-dtype copy is refreshed after each step
+        master = Tensor::empty(param.shape(), DType::f32, param.device());
+        ops::copy(master, param);
+        params_lp_.push_back(param);
+        masters_.push_back(master);
+      }
+      optimizer_->add_param(int(gi), master, model_.grad(all[pi]), all[pi]);
       names_.push_back(all[pi]);
       grads_.push_back(model_.grad(all[pi]));
     }
-  check(model_.dtype() == DType::f32 || model_.dtype() == DType::f64,
-        "the CPU trainer keeps parameters in fp32; got a " + std::string(dtype_name(model_.dtype())) + " model");
+  for (int u = 0; u < int(model_.layout().units.size()); ++u)
+    if (model_.unit_grads(u).trainable.defined()) flat_grads_.push_back(model_.unit_grads(u).trainable);
+  if (dt == DType::f16) {
+    check(opt_.loss_scaler.has_value(), "fp16 training needs a loss scaler", "pass LoopOptions::loss_scaler (the ds_config's fp16 section)");
+    scaler_ = std::make_unique<LossScaler>(*opt_.loss_scaler, opt_.rank);
+  } else {
+    check(!opt_.loss_scaler, "loss scaling applies to fp16 models only; this model is " + std::string(dtype_name(dt)),
+          "enable fp16 in the ds_config (or --dtype fp16), or drop the fp16 loss-scaler settings");
+  }
 }
 
 int64_t Trainer::num_training_steps(int64_t micro_batches_per_epoch) const {
@@ -110,7 +130,11 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       ro.gradient_checkpointing = opt_.gradient_checkpointing;
       ro.dropout_seed = opt_.seed * 0x9E3779B97F4A7C15ull + uint64_t(acc.micro_steps());
       // DeepSpeed scales each micro-batch's mean loss by 1/GAS before backward.
-      const float scale = pb.num_targets ? 1.0f / float(pb.num_targets * opt_.gradient_accumulation_steps) : 0.0f;
+      // fp16: the loss is multiplied by the current loss scale as well (DeepSpeed's backward(loss * scale)).
+      const double loss_scale = scaler_ ? scaler_->scale() : 1.0;
+      const float scale = !pb.num_targets ? 0.0f
+                          : scaler_  ? float(loss_scale / double(pb.num_targets * opt_.gradient_accumulation_steps))
+                                     : 1.0f / float(pb.num_targets * opt_.gradient_accumulation_steps);
       double loss = pb.num_targets ? model_.run(pb, ro, true, scale) : 0.0;
       if (opt_.print_loss) {
         std::printf("Epoch: %lld, Step: %lld, Rank: %d, loss = %.6g\n", (long long)epoch, (long long)step, opt_.rank, loss);
@@ -124,11 +148,36 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       ++res.micro_steps;
       if (!acc.micro_step()) continue;
       // an optimizer step
-      double norm = opt_.gradient_clipping > 0 ? clip_grad_norm(grads_, opt_.gradient_clipping) : global_grad_norm(grads_);
-      check(std::isfinite(norm), "the gradient norm is " + fmt("%g", norm) + " at step " + std::to_string(res.applied_steps + 1),
-            "fp32 training diverged: lower --learning_rate or check the data");
+      // On a GPU the norm, overflow test and scaling run over each unit's flat gradient buffer (one kernel each);
+      // the CPU keeps its per-parameter order (bit-identical to before).
+      const std::vector<Tensor>& gl = model_.model().device().is_cuda() ? flat_grads_ : grads_;
+      double norm = 0;
+      if (scaler_) {
+        bool overflow = false;
+        for (const Tensor& g : gl) overflow = overflow || ops::has_inf_or_nan(g);
+        const ScaleUpdate su = scaler_->update(overflow);
+        res.loss_scales.push_back(su.previous_scale);
+        if (su.skipped) {  // DeepSpeed: no optimizer step, no scheduler step, gradients dropped
+          ++res.skipped_steps;
+          model_.zero_grad();
+          if (metrics_)
+            metrics_->log_scalars(res.applied_steps + res.skipped_steps,
+                                  {{"train/loss_scale", su.previous_scale}, {"train/skipped_steps", double(res.skipped_steps)}});
+          window_loss = 0, window_n = 0, window_tokens = 0, window_samples = 0;
+          t_window = now();
+          continue;
+        }
+        const double scaled_norm = global_grad_norm(gl);
+        unscale_and_clip(gl, scaled_norm, su.previous_scale, opt_.gradient_clipping);
+        norm = scaled_norm / su.previous_scale;
+      } else {
+        norm = opt_.gradient_clipping > 0 ? clip_grad_norm(gl, opt_.gradient_clipping) : global_grad_norm(gl);
+        check(std::isfinite(norm), "the gradient norm is " + fmt("%g", norm) + " at step " + std::to_string(res.applied_steps + 1),
+              std::string(dtype_name(model_.dtype())) + " training diverged: lower --learning_rate or check the data");
+      }
       std::vector<double> lrs = sched.lrs();
       optimizer_->step(lrs);
+      for (size_t i = 0; i < masters_.size(); ++i) ops::copy(params_lp_[i], masters_[i]);  // masters -> compute dtype
       sched.step();
       model_.zero_grad();
       ++res.applied_steps;
@@ -137,10 +186,13 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       res.step_losses.push_back(mean_loss);
       res.grad_norms.push_back(norm);
       res.lrs.push_back(lrs[0]);
-      if (metrics_)
-        metrics_->log_scalars(res.applied_steps, {{"train/loss", mean_loss}, {"train/lr", lrs[0]}, {"train/grad_norm", norm},
-                                          {"train/tokens_per_s", double(window_tokens) / dt},
-                                          {"train/samples_per_s", double(window_samples) / dt}});
+      if (metrics_) {
+        std::vector<Scalar> sc = {{"train/loss", mean_loss}, {"train/lr", lrs[0]}, {"train/grad_norm", norm},
+                                                 {"train/tokens_per_s", double(window_tokens) / dt},
+                                                 {"train/samples_per_s", double(window_samples) / dt}};
+        if (scaler_) sc.push_back({"train/loss_scale", res.loss_scales.back()});
+        metrics_->log_scalars(res.applied_steps + res.skipped_steps, sc);
+      }
       const bool last = epoch == opt_.epochs - 1 && step == per_epoch - 1;
       if (opt_.rank == 0 && (res.applied_steps == 1 || last || res.applied_steps % opt_.steps_per_print == 0)) {
         log::info("step " + std::to_string(res.applied_steps) + "/" + std::to_string(total_steps) + " | loss " + fmt("%.4f", mean_loss) +

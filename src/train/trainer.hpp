@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/resident.hpp"
+#include "train/loss_scaler.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/metrics.hpp"
 #include "train/optimizer.hpp"
@@ -46,6 +47,8 @@ struct LoopOptions {
   uint64_t seed = 1234;            // dropout streams
   int rank = 0;
   bool progress = true;            // a progress line on stderr when it is a terminal
+  // fp16 models only: the loss scaler (required there, refused for other dtypes).
+  std::optional<LossScalerConfig> loss_scaler;
 };
 
 struct EvalResult {
@@ -58,6 +61,8 @@ struct LoopResult {
   std::vector<double> lrs;           // lr of the first group at each applied step
   std::vector<EvalResult> evals;     // before training, then after each epoch
   int64_t applied_steps = 0, micro_steps = 0;
+  int64_t skipped_steps = 0;         // fp16 overflow: windows whose optimizer step (and LR step) was skipped
+  std::vector<double> loss_scales;   // fp16: the scale each window's gradients were computed with
   double train_seconds = 0;
   int64_t train_tokens = 0;
 };
@@ -79,7 +84,10 @@ class Trainer {
   std::vector<ParamGroup> groups_;
   std::vector<std::string> names_;  // trainable parameter names in optimizer order
   std::vector<Tensor> grads_;
+  std::vector<Tensor> flat_grads_;   // per-unit trainable gradient buffers (norm / overflow / scaling on a GPU)
+  std::vector<Tensor> params_lp_, masters_;  // bf16/fp16 models: compute-dtype params and their fp32 masters
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LossScaler> scaler_;
 };
 
 }  // namespace zt::train
