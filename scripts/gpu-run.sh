@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (device tool): the CUDA test binaries and the kernel bench carried in carry/, logs to $OUT.
+# Runs on the GPU machine (device tool): the CUDA test binaries, the kernel bench and zerotune (which
+# tests/cuda/train_cuda_test runs) carried in carry/, logs to $OUT.
 # Build and stage here first: scripts/gpu-run.sh --stage [build dir] copies binaries + the shared libraries they need.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -7,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 if [[ "${1:-}" == "--stage" ]]; then
   build="${2:-$root/build-cuda}"
   rm -rf "$root/carry" && mkdir -p "$root/carry/bin" "$root/carry/lib"
-  for b in "$build"/tests/cuda_* "$build/zt_cuda_bench"; do
+  for b in "$build"/tests/cuda_* "$build/zt_cuda_bench" "$build/zerotune"; do
     [[ -x "$b" ]] && cp "$b" "$root/carry/bin/" && strip "$root/carry/bin/$(basename "$b")"
   done
   # Host libraries the GPU machine may lack (it has the CUDA runtime, cuBLASLt and NCCL).
