@@ -7,23 +7,9 @@
 #include <filesystem>
 #include <string>
 
+#include "cpu/test_process.hpp"
+
 namespace zt::test {
-
-inline std::string repo() { return ZT_SOURCE_DIR; }
-
-inline std::string run_capture(const std::string& cmd, int& rc) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) {
-    rc = -1;
-    return out;
-  }
-  char buf[65536];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int st = pclose(f);
-  rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 inline bool have_numpy() {
   int rc = 0;

@@ -9,24 +9,11 @@
 #include "core/json.hpp"
 #include "core/mmap.hpp"
 
+#include "cpu/test_process.hpp"
+
 namespace zt::test {
 
-inline std::string repo() { return ZT_SOURCE_DIR; }
 inline std::string tokenizers_dir() { return repo() + "/.cache/tokenizers"; }
-
-inline std::string run_capture(const std::string& cmd, int& rc) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) {
-    rc = -1;
-    return out;
-  }
-  char buf[65536];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int st = pclose(f);
-  rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 // Makes sure the npm oracles are present, running scripts/fetch-tokenizer-oracles.sh if not. Returns an error
 // message ("" on success) so that tests FAIL (never skip) when npm or the network is unavailable.
