@@ -12,6 +12,8 @@
 #include "ops/elementwise.hpp"
 #include "train/grad_clip.hpp"
 
+#include <unordered_map>
+
 namespace zt::train {
 
 namespace {
@@ -24,41 +26,46 @@ std::string fmt(const char* f, double v) {
 }
 }  // namespace
 
+Trainer::Trainer(dist::ZeroEngine& engine, LoopOptions opt, MetricsLogger* metrics)
+    : engine_(engine), opt_(std::move(opt)), metrics_(metrics) {
+  setup();
+}
+
 Trainer::Trainer(model::ResidentModel& model, LoopOptions opt, MetricsLogger* metrics)
-    : model_(model), opt_(std::move(opt)), metrics_(metrics) {
+    : own_comm_(dist::make_single_comm()),
+      own_engine_(std::make_unique<dist::ZeroEngine>(model.config(), model.model().lora(), model.dtype(), model.model().device(),
+                                                     *own_comm_, dist::ZeroOptions{})),
+      resident_(&model),
+      engine_(*own_engine_),
+      opt_(std::move(opt)),
+      metrics_(metrics) {
+  engine_.load([&](int u, const model::UnitParams& dst) {
+    const model::UnitParams& src = model.unit_params(u);
+    if (dst.frozen.defined()) ops::copy(dst.frozen, src.frozen);
+    if (dst.trainable.defined()) ops::copy(dst.trainable, src.trainable);
+  });
+  setup();
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::setup() {
   check(opt_.gradient_accumulation_steps > 0, "--gradient_accumulation_steps must be positive");
   std::vector<ParamInfo> infos;
-  std::vector<std::string> all;
-  for (auto& u : model_.layout().units)
-    for (auto& p : u.params) {
-      infos.push_back({p.name, p.trainable});
-      all.push_back(p.name);
-    }
+  for (auto& u : engine_.layout().units)
+    for (auto& p : u.params) infos.push_back({p.name, p.trainable});
   groups_ = build_param_groups(infos, opt_.groups);
   check(!groups_.empty(), "no parameter is trainable", "drop --only_optimize_lora or enable LoRA with --lora_dim");
   std::vector<double> wds;
-  for (auto& g : groups_) wds.push_back(g.weight_decay);
+  std::unordered_map<std::string, int> group_of;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    wds.push_back(groups_[gi].weight_decay);
+    for (int pi : groups_[gi].params) group_of[infos[size_t(pi)].name] = int(gi);
+  }
   optimizer_ = std::make_unique<Optimizer>(wds, opt_.adam);
-  const DType dt = model_.dtype();
-  const bool mixed = dt == DType::bf16 || dt == DType::f16;
-  check(mixed || dt == DType::f32 || dt == DType::f64,
-        "the trainer keeps parameters in fp32, bf16 or fp16; got a " + std::string(dtype_name(dt)) + " model");
-  for (size_t gi = 0; gi < groups_.size(); ++gi)
-    for (int pi : groups_[gi].params) {
-      Tensor param = model_.param(all[pi]);
-      Tensor master = param;
-      if (mixed) {  // fp32 master copy on the parameter's device; the compute-dtype copy is refreshed after each step
-        master = Tensor::empty(param.shape(), DType::f32, param.device());
-        ops::copy(master, param);
-        params_lp_.push_back(param);
-        masters_.push_back(master);
-      }
-      optimizer_->add_param(int(gi), master, model_.grad(all[pi]), all[pi]);
-      names_.push_back(all[pi]);
-      grads_.push_back(model_.grad(all[pi]));
-    }
-  for (int u = 0; u < int(model_.layout().units.size()); ++u)
-    if (model_.unit_grads(u).trainable.defined()) flat_grads_.push_back(model_.unit_grads(u).trainable);
+  // This rank's slices of the trainable parameters, in layout order (a parameter may span ranks).
+  for (const auto& seg : engine_.segments()) optimizer_->add_param(group_of.at(seg.name), seg.master, seg.grad, seg.name);
+  const DType dt = engine_.dtype();
   if (dt == DType::f16) {
     check(opt_.loss_scaler.has_value(), "fp16 training needs a loss scaler", "pass LoopOptions::loss_scaler (the ds_config's fp16 section)");
     scaler_ = std::make_unique<LossScaler>(*opt_.loss_scaler, opt_.rank);
@@ -66,6 +73,21 @@ Trainer::Trainer(model::ResidentModel& model, LoopOptions opt, MetricsLogger* me
     check(!opt_.loss_scaler, "loss scaling applies to fp16 models only; this model is " + std::string(dtype_name(dt)),
           "enable fp16 in the ds_config (or --dtype fp16), or drop the fp16 loss-scaler settings");
   }
+}
+
+double Trainer::rank_mean(double v) const {
+  dist::Comm& c = engine_.comm();
+  if (c.size() == 1) return v;
+  Tensor h = Tensor::empty({1}, engine_.device().is_cuda() ? DType::f32 : DType::f64);
+  Tensor t = engine_.device().is_cuda() ? Tensor::empty({1}, DType::f32, engine_.device()) : h;
+  if (h.dtype() == DType::f32) h.data<float>()[0] = float(v);
+  else h.data<double>()[0] = v;
+  if (t.raw() != h.raw()) ops::copy(t, h);
+  c.wait_for_compute();
+  c.all_reduce(t, dist::ReduceOp::avg);
+  c.compute_waits();
+  if (t.raw() != h.raw()) ops::copy(h, t);
+  return h.dtype() == DType::f32 ? double(h.data<float>()[0]) : h.data<double>()[0];
 }
 
 int64_t Trainer::num_training_steps(int64_t micro_batches_per_epoch) const {
@@ -87,11 +109,12 @@ EvalResult Trainer::evaluate(const SampleSet& eval, const std::vector<std::vecto
   for (auto& b : batches) {
     model::PackedBatch pb = make_batch(eval, b);
     if (pb.num_targets == 0) continue;
-    sum += model_.run(pb, ro, false);
+    sum += engine_.run(pb, ro, false);
     ++n;
   }
   EvalResult r;
-  r.loss = n ? sum / double(n) : std::nan("");
+  // DeepSpeed-Chat averages each rank's mean over ranks (get_all_reduce_mean).
+  r.loss = rank_mean(n ? sum / double(n) : std::nan(""));
   r.perplexity = std::exp(r.loss);
   return r;
 }
@@ -115,7 +138,7 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
   };
   if (!plan.eval_batches.empty()) run_eval("Epoch 0/" + std::to_string(opt_.epochs));
 
-  model_.zero_grad();
+  engine_.zero_grad();
   double window_loss = 0;
   int64_t window_n = 0, window_tokens = 0, window_samples = 0;
   double t_window = now(), t_start = now();
@@ -135,7 +158,7 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       const float scale = !pb.num_targets ? 0.0f
                           : scaler_  ? float(loss_scale / double(pb.num_targets * opt_.gradient_accumulation_steps))
                                      : 1.0f / float(pb.num_targets * opt_.gradient_accumulation_steps);
-      double loss = pb.num_targets ? model_.run(pb, ro, true, scale) : 0.0;
+      double loss = pb.num_targets ? engine_.run(pb, ro, true, scale) : 0.0;
       if (opt_.print_loss) {
         std::printf("Epoch: %lld, Step: %lld, Rank: %d, loss = %.6g\n", (long long)epoch, (long long)step, opt_.rank, loss);
         std::fflush(stdout);
@@ -147,19 +170,17 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       res.train_tokens += pb.num_tokens();
       ++res.micro_steps;
       if (!acc.micro_step()) continue;
-      // an optimizer step
-      // On a GPU the norm, overflow test and scaling run over each unit's flat gradient buffer (one kernel each);
-      // the CPU keeps its per-parameter order (bit-identical to before).
-      const std::vector<Tensor>& gl = model_.model().device().is_cuda() ? flat_grads_ : grads_;
+      // an optimizer step: average the gradients over ranks, then norm, overflow test and clipping over every
+      // rank's share (collectives inside the engine), AdamW on this rank's master slices.
+      engine_.reduce_gradients();
+      const std::vector<Tensor> gl = engine_.owned_grads();
       double norm = 0;
       if (scaler_) {
-        bool overflow = false;
-        for (const Tensor& g : gl) overflow = overflow || ops::has_inf_or_nan(g);
-        const ScaleUpdate su = scaler_->update(overflow);
+        const ScaleUpdate su = scaler_->update(engine_.overflow());
         res.loss_scales.push_back(su.previous_scale);
         if (su.skipped) {  // DeepSpeed: no optimizer step, no scheduler step, gradients dropped
           ++res.skipped_steps;
-          model_.zero_grad();
+          engine_.zero_grad();
           if (metrics_)
             metrics_->log_scalars(res.applied_steps + res.skipped_steps,
                                   {{"train/loss_scale", su.previous_scale}, {"train/skipped_steps", double(res.skipped_steps)}});
@@ -167,22 +188,26 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
           t_window = now();
           continue;
         }
-        const double scaled_norm = global_grad_norm(gl);
+        const double scaled_norm = engine_.grad_norm();
         unscale_and_clip(gl, scaled_norm, su.previous_scale, opt_.gradient_clipping);
         norm = scaled_norm / su.previous_scale;
       } else {
-        norm = opt_.gradient_clipping > 0 ? clip_grad_norm(gl, opt_.gradient_clipping) : global_grad_norm(gl);
+        norm = engine_.grad_norm();
         check(std::isfinite(norm), "the gradient norm is " + fmt("%g", norm) + " at step " + std::to_string(res.applied_steps + 1),
-              std::string(dtype_name(model_.dtype())) + " training diverged: lower --learning_rate or check the data");
+              std::string(dtype_name(engine_.dtype())) + " training diverged: lower --learning_rate or check the data");
+        if (opt_.gradient_clipping > 0) {  // torch's clip_grad_norm_ coefficient
+          const double coef = opt_.gradient_clipping / (norm + 1e-6);
+          if (coef < 1.0) scale_grads(gl, coef);
+        }
       }
       std::vector<double> lrs = sched.lrs();
       optimizer_->step(lrs);
-      for (size_t i = 0; i < masters_.size(); ++i) ops::copy(params_lp_[i], masters_[i]);  // masters -> compute dtype
+      engine_.publish();  // masters -> compute-dtype parameters on every rank that needs them
       sched.step();
-      model_.zero_grad();
+      engine_.zero_grad();
       ++res.applied_steps;
       double dt = now() - t_window;
-      double mean_loss = window_loss / double(window_n);
+      double mean_loss = rank_mean(window_loss / double(window_n));
       res.step_losses.push_back(mean_loss);
       res.grad_norms.push_back(norm);
       res.lrs.push_back(lrs[0]);
@@ -213,6 +238,12 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
     log::warn(std::to_string(acc.pending()) + " trailing micro-batch(es) did not fill a gradient-accumulation window and were not applied"
               " (DeepSpeed behaves the same)");
   res.train_seconds = now() - t_start;
+  if (resident_)
+    engine_.gather([&](int u, const model::UnitParams& src) {
+      const model::UnitParams& dst = resident_->unit_params(u);
+      if (src.frozen.defined()) ops::copy(dst.frozen, src.frozen);
+      if (src.trainable.defined()) ops::copy(dst.trainable, src.trainable);
+    });
   return res;
 }
 

@@ -1,6 +1,6 @@
-// The DeepSpeed-Chat step-1 loop on one rank: epochs of micro-batches, gradient accumulation counted
-// globally, clipping, AdamW over DeepSpeed-Chat's parameter groups, the LR schedule stepped per applied
-// step, evaluation (loss, perplexity) before training and after each epoch, metrics and a progress line.
+// The DeepSpeed-Chat step-1 loop on one rank of a ZeRO engine: epochs of micro-batches, gradient accumulation
+// counted globally, clipping, AdamW over DeepSpeed-Chat's parameter groups (on this rank's master shards), the LR
+// schedule stepped per applied step, evaluation (loss, perplexity) before training and after each epoch, metrics.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/zero.hpp"
 #include "model/resident.hpp"
 #include "train/loss_scaler.hpp"
 #include "train/lr_schedule.hpp"
@@ -56,7 +57,7 @@ struct EvalResult {
 };
 
 struct LoopResult {
-  std::vector<double> step_losses;   // mean loss of each applied optimizer step's micro-batches
+  std::vector<double> step_losses;   // mean loss of each applied step's micro-batches (averaged over ranks)
   std::vector<double> grad_norms;    // global norm before clipping, per applied step
   std::vector<double> lrs;           // lr of the first group at each applied step
   std::vector<EvalResult> evals;     // before training, then after each epoch
@@ -69,7 +70,12 @@ struct LoopResult {
 
 class Trainer {
  public:
+  // Trains the engine's parameters (every rank constructs its Trainer with the same options).
+  Trainer(dist::ZeroEngine& engine, LoopOptions opt, MetricsLogger* metrics = nullptr);
+  // One process, resident parameters: trains through a world-size-1 engine and copies the result back into `model`
+  // when train() returns.
   Trainer(model::ResidentModel& model, LoopOptions opt, MetricsLogger* metrics = nullptr);
+  ~Trainer();
   EvalResult evaluate(const SampleSet& eval, const std::vector<std::vector<int64_t>>& batches);
   LoopResult train(const SampleSet& train, const SampleSet& eval, const EpochPlan& plan);
   // Number of optimizer steps the schedule spans: epochs x ceil(micro-batches per epoch / GAS).
@@ -77,15 +83,16 @@ class Trainer {
   const std::vector<ParamGroup>& groups() const { return groups_; }
 
  private:
+  void setup();
   model::PackedBatch make_batch(const SampleSet& set, const std::vector<int64_t>& idx) const;
-  model::ResidentModel& model_;
+  double rank_mean(double v) const;  // the average of v over ranks
+  std::unique_ptr<dist::Comm> own_comm_;      // the resident-model constructor's world of one
+  std::unique_ptr<dist::ZeroEngine> own_engine_;
+  model::ResidentModel* resident_ = nullptr;
+  dist::ZeroEngine& engine_;
   LoopOptions opt_;
   MetricsLogger* metrics_;
   std::vector<ParamGroup> groups_;
-  std::vector<std::string> names_;  // trainable parameter names in optimizer order
-  std::vector<Tensor> grads_;
-  std::vector<Tensor> flat_grads_;   // per-unit trainable gradient buffers (norm / overflow / scaling on a GPU)
-  std::vector<Tensor> params_lp_, masters_;  // bf16/fp16 models: compute-dtype params and their fp32 masters
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LossScaler> scaler_;
 };
