@@ -86,22 +86,27 @@ static void fill_param(Tensor t, const ParamInfo& p, double std, float lora_boun
   ops::copy(t, host);
 }
 
+void init_unit_random(const ModelConfig& cfg, const LoraSpec& lora, const UnitLayout& u, const UnitParams& params,
+                      std::mt19937_64& rng) {
+  const float bound = lora.enabled() ? 1.0f / std::sqrt(float(lora.dim)) : 0.0f;
+  for (auto& p : u.params) fill_param(params.get(p.name), p, cfg.initializer_range, bound, rng, cfg.pad_token_id);
+}
+
+void init_unit_lora(const LoraSpec& lora, const UnitLayout& u, const UnitParams& params, std::mt19937_64& rng) {
+  if (!lora.enabled()) return;
+  const float bound = 1.0f / std::sqrt(float(lora.dim));
+  for (auto& p : u.params)
+    if (p.init == Init::lora_right || p.name.ends_with(".lora_left_weight")) fill_param(params.get(p.name), p, 0.0, bound, rng, std::nullopt);
+}
+
 void ResidentModel::init_random(uint64_t seed) {
   std::mt19937_64 rng(seed);
-  const float bound = model_.lora().enabled() ? 1.0f / std::sqrt(float(model_.lora().dim)) : 0.0f;
-  for (size_t u = 0; u < layout().units.size(); ++u)
-    for (auto& p : layout().units[u].params)
-      fill_param(params_[u].get(p.name), p, config().initializer_range, bound, rng, config().pad_token_id);
+  for (size_t u = 0; u < layout().units.size(); ++u) init_unit_random(config(), model_.lora(), layout().units[u], params_[u], rng);
 }
 
 void ResidentModel::init_lora(uint64_t seed) {
-  if (!model_.lora().enabled()) return;
   std::mt19937_64 rng(seed);
-  const float bound = 1.0f / std::sqrt(float(model_.lora().dim));
-  for (size_t u = 0; u < layout().units.size(); ++u)
-    for (auto& p : layout().units[u].params)
-      if (p.init == Init::lora_right || p.name.ends_with(".lora_left_weight"))
-        fill_param(params_[u].get(p.name), p, 0.0, bound, rng, std::nullopt);
+  for (size_t u = 0; u < layout().units.size(); ++u) init_unit_lora(model_.lora(), layout().units[u], params_[u], rng);
 }
 
 double ResidentModel::run(const PackedBatch& batch, const RunOptions& opt, bool backward, float grad_scale,

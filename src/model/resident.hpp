@@ -3,6 +3,7 @@
 // gradients per unit and drives CausalLM over all units for one micro-batch.
 #pragma once
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,11 @@ namespace zt::model {
 
 // Gradients and master weights are fp32 (f64 for the double-precision reference used by tests).
 DType grad_dtype(DType compute);
+
+// The initialisation ResidentModel::init_random / init_lora apply, one unit at a time (for owners of other
+// storage, e.g. the ZeRO engine's staging): call for every unit in order with one generator to get the same values.
+void init_unit_random(const ModelConfig& cfg, const LoraSpec& lora, const UnitLayout& u, const UnitParams& p, std::mt19937_64& rng);
+void init_unit_lora(const LoraSpec& lora, const UnitLayout& u, const UnitParams& p, std::mt19937_64& rng);
 
 class ResidentModel {
  public:
