@@ -18,6 +18,8 @@ static const Command kCommands[] = {
     {"bench", "time training steps on one GPU with random weights (Llama-3-8B shape); prints a JSON line", cmd_bench},
     {"init", "write a randomly initialised Hugging Face-format model from a config.json", cmd_init},
     {"score", "print the mean next-token cross-entropy of a model on token-id lines (jsonl)", cmd_score},
+    {"doctor", "check this host for training: GPUs, driver/CUDA, NCCL, shm, ulimits, RDMA, network, disk, docker", cmd_doctor},
+    {"cluster", "cluster bring-up: init writes compose files, Dockerfile, hostfile, ds_config and a README", cmd_cluster},
 };
 
 static void print_help() {
