@@ -32,6 +32,9 @@ class StoreServer {
   int64_t rejected_connections() const { return rejected_.load(); }
   // Clients that authenticated and are still connected.
   int64_t connected_clients() const { return clients_.load(); }
+  // Waits until every client has disconnected or `timeout` passes. Rank 0 failing at start-up calls it so the
+  // other ranks still receive their own answers (e.g. which ranks are missing) before the store goes away.
+  void linger(milliseconds timeout) const;
 
  private:
   struct State;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "core/error.hpp"
@@ -448,6 +449,11 @@ StoreServer::~StoreServer() {
   while (::write(wake_write_.get(), &b, 1) < 0 && errno == EINTR) {
   }
   if (thread_.joinable()) thread_.join();
+}
+
+void StoreServer::linger(milliseconds timeout) const {
+  const auto deadline = Clock::now() + timeout;
+  while (clients_.load() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
 }
 
 void StoreServer::run() {

@@ -1,0 +1,421 @@
+// The NCCL backend of Comm for CUDA tensors: a non-blocking communicator whose collectives run on the Comm's own
+// stream, ordered against the caller's compute stream with events; a watchdog aborts it when work stops completing.
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "dist/backends.hpp"
+#include "dist/socket.hpp"
+#include "dist/store.hpp"
+#include "ops/cuda/runtime.hpp"
+
+namespace zt::dist {
+
+namespace {
+
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+std::string nccl_hint(ncclResult_t r) {
+  switch (r) {
+    case ncclSystemError:
+      return "a system call inside NCCL failed (network or shared memory): rerun with NCCL_DEBUG=INFO; check that "
+             "NCCL_SOCKET_IFNAME names the interface that connects the hosts, firewalls between them, and /dev/shm "
+             "size in containers (--shm-size / --ipc=host)";
+    case ncclRemoteError:
+      return "another rank failed or its connection dropped: look for the first error in the other ranks' logs; "
+             "NCCL_DEBUG=INFO names the peer";
+    case ncclUnhandledCudaError:
+      return "a CUDA call inside NCCL failed: check the GPUs with nvidia-smi; NCCL_DEBUG=INFO shows the call";
+    case ncclInvalidUsage:
+    case ncclInvalidArgument:
+      return "the ranks disagree about a collective (order, size or dtype) or a buffer is invalid: rerun with "
+             "NCCL_DEBUG=WARN to see which";
+    default:
+      return "rerun with NCCL_DEBUG=INFO (NCCL_DEBUG_SUBSYS=INIT,NET for start-up) to see why; check NCCL_SOCKET_IFNAME";
+  }
+}
+
+ncclDataType_t nccl_dtype(DType dt) {
+  switch (dt) {
+    case DType::f32: return ncclFloat32;
+    case DType::bf16: return ncclBfloat16;
+    case DType::f16: return ncclFloat16;
+    case DType::f64: return ncclFloat64;
+    case DType::i32: return ncclInt32;
+    case DType::i64: return ncclInt64;
+  }
+  fail("unknown dtype");
+}
+
+ncclRedOp_t nccl_op(ReduceOp op, DType dt) {
+  switch (op) {
+    case ReduceOp::sum: return ncclSum;
+    case ReduceOp::max: return ncclMax;
+    case ReduceOp::avg:
+      check(is_float(dt), std::string("nccl: avg of an integer tensor (") + dtype_name(dt) + ") is not supported",
+            "reduce with sum and divide where the rounding is what you want");
+      return ncclAvg;
+  }
+  fail("unknown reduce op");
+}
+
+std::string secs(milliseconds t) { return std::to_string(t.count() / 1000) + " s"; }
+
+class NcclComm final : public Comm {
+ public:
+  NcclComm(TcpStore& store, const BackendOptions& o, std::shared_ptr<void> keep_alive)
+      : rank_(o.rank), size_(o.size), device_(o.cuda_device), timeout_(o.timeout), keep_alive_(std::move(keep_alive)) {
+    who_ = "rank " + std::to_string(rank_) + " (GPU " + std::to_string(device_) + " on host " + hostname() + ")";
+    try {
+      init(store, o);
+    } catch (...) {
+      if (comm_) ncclCommAbort(comm_);
+      comm_ = nullptr;
+      release_cuda();
+      throw;
+    }
+    watchdog_ = std::thread([this] { watch(); });
+  }
+
+  void init(TcpStore& store, const BackendOptions& o) {
+    cuda::DeviceGuard guard(device_);
+    ncclUniqueId id;
+    const std::string key = o.key_prefix + "unique_id";
+    if (rank_ == 0) {
+      ncclResult_t r = ncclGetUniqueId(&id);
+      if (r != ncclSuccess)
+        fail(who_ + ": ncclGetUniqueId failed: " + ncclGetErrorString(r), nccl_hint(r));
+      store.set(key, std::string(id.internal, sizeof id.internal));
+    } else {
+      std::string bytes = store.get(key, timeout_);
+      check(bytes.size() == sizeof id.internal, who_ + ": the NCCL id from rank 0 has " + std::to_string(bytes.size()) +
+                                                    " bytes, expected " + std::to_string(sizeof id.internal),
+            "every node must run the same zerotune build and NCCL version");
+      std::memcpy(id.internal, bytes.data(), sizeof id.internal);
+    }
+    ZT_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    ZT_CUDA(cudaEventCreateWithFlags(&compute_event_, cudaEventDisableTiming));
+    ZT_CUDA(cudaEventCreateWithFlags(&comm_event_, cudaEventDisableTiming));
+    ZT_CUDA(cudaMalloc(&barrier_buf_, sizeof(float)));
+
+    // Non-blocking: start-up and every call return at once and are polled, so a missing peer ends in a timeout
+    // and ncclCommAbort instead of a hang.
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;
+    ncclResult_t r = ncclCommInitRankConfig(&comm_, size_, id, rank_, &config);
+    if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
+    if (r != ncclSuccess) {
+      std::string detail = last_error(r);
+      if (r == ncclInProgress)
+        fail(who_ + ": NCCL could not connect the " + std::to_string(size_) + " ranks within " + secs(timeout_),
+             "a rank did not start NCCL or the hosts cannot reach each other: rerun with NCCL_DEBUG=INFO; check "
+             "NCCL_SOCKET_IFNAME and firewalls; ZEROTUNE_COMM_TIMEOUT sets the wait");
+      fail(who_ + ": NCCL could not set up the communicator: " + detail, nccl_hint(r));
+    }
+  }
+
+  ~NcclComm() override {
+    {
+      std::lock_guard<std::mutex> lk(watch_mu_);
+      stopping_ = true;
+    }
+    watch_cv_.notify_all();
+    if (watchdog_.joinable()) watchdog_.join();
+    try {
+      cuda::DeviceGuard guard(device_);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (comm_) {
+        // Let issued work finish (bounded), then finalize; anything that does not complete in time is aborted.
+        const auto deadline = Clock::now() + std::min(timeout_, milliseconds(60s));
+        bool drained = false;
+        for (;;) {
+          cudaError_t q = cudaStreamQuery(stream_);
+          if (q == cudaSuccess) {
+            drained = true;
+            break;
+          }
+          ncclResult_t st = ncclSuccess;
+          ncclCommGetAsyncError(comm_, &st);
+          if ((q != cudaErrorNotReady) || (st != ncclSuccess && st != ncclInProgress) || Clock::now() > deadline) break;
+          std::this_thread::sleep_for(1ms);
+        }
+        bool clean = false;
+        if (drained) {
+          ncclResult_t fr = ncclCommFinalize(comm_);
+          clean = (fr == ncclSuccess || fr == ncclInProgress) && poll_ready(deadline) == ncclSuccess;
+        }
+        if (clean) ncclCommDestroy(comm_);
+        else ncclCommAbort(comm_);
+        comm_ = nullptr;
+      }
+    } catch (...) {
+      if (comm_) ncclCommAbort(comm_);
+      comm_ = nullptr;
+    }
+    release_cuda();
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const char* backend() const override { return "nccl"; }
+
+  void all_gather(Tensor out, const Tensor& in) override {
+    expect_here(out, "all_gather out");
+    expect_here(in, "all_gather in");
+    check(out.dtype() == in.dtype(), "nccl all_gather: out and in differ in dtype");
+    check(out.numel() == in.numel() * size_, "nccl all_gather: out has " + std::to_string(out.numel()) +
+                                                 " elements, expected size() * in.numel() = " +
+                                                 std::to_string(in.numel() * size_));
+    if (in.numel() == 0) return;
+    const void* send = in.raw();  // NCCL gathers in place when send is out's slice [rank * n, (rank + 1) * n)
+    void* recv = out.raw();
+    const size_t bytes = in.nbytes();
+    enqueue("all_gather", [&](ncclComm_t c) { return ncclAllGather(send, recv, bytes, ncclUint8, c, stream_); });
+  }
+
+  void reduce_scatter(Tensor out, const Tensor& in, ReduceOp op) override {
+    expect_here(out, "reduce_scatter out");
+    expect_here(in, "reduce_scatter in");
+    check(out.dtype() == in.dtype(), "nccl reduce_scatter: out and in differ in dtype");
+    check(in.numel() % size_ == 0 && out.numel() == in.numel() / size_,
+          "nccl reduce_scatter: in has " + std::to_string(in.numel()) + " elements and out " +
+              std::to_string(out.numel()) + "; expected in = size() * out with size() = " + std::to_string(size_));
+    if (out.numel() == 0) return;
+    ncclRedOp_t rop = nccl_op(op, in.dtype());
+    ncclDataType_t dt = nccl_dtype(in.dtype());
+    enqueue("reduce_scatter", [&](ncclComm_t c) {
+      return ncclReduceScatter(in.raw(), out.raw(), size_t(out.numel()), dt, rop, c, stream_);
+    });
+  }
+
+  void all_reduce(Tensor t, ReduceOp op) override {
+    expect_here(t, "all_reduce tensor");
+    if (t.numel() == 0) return;
+    ncclRedOp_t rop = nccl_op(op, t.dtype());
+    ncclDataType_t dt = nccl_dtype(t.dtype());
+    enqueue("all_reduce", [&](ncclComm_t c) {
+      return ncclAllReduce(t.raw(), t.raw(), size_t(t.numel()), dt, rop, c, stream_);
+    });
+  }
+
+  void broadcast(Tensor t, int root) override {
+    expect_here(t, "broadcast tensor");
+    check(root >= 0 && root < size_, "nccl broadcast: root " + std::to_string(root) + " is not a rank of this job");
+    if (t.numel() == 0) return;
+    enqueue("broadcast", [&](ncclComm_t c) {
+      return ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, c, stream_);
+    });
+  }
+
+  // A one-element all-reduce, then the host waits for it (polling for NCCL errors; aborting after the timeout).
+  void barrier() override {
+    enqueue("barrier", [&](ncclComm_t c) {
+      return ncclAllReduce(barrier_buf_, barrier_buf_, 1, ncclFloat32, ncclSum, c, stream_);
+    });
+    cudaEvent_t done = pending_back();
+    const auto deadline = Clock::now() + timeout_;
+    for (auto sleep = 10us;; sleep = std::min<std::chrono::microseconds>(sleep * 2, 2ms)) {
+      cudaError_t q = cudaEventQuery(done);
+      if (q == cudaSuccess) return;
+      if (q != cudaErrorNotReady) ZT_CUDA(q);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        throw_if_failed("barrier");
+        ncclResult_t st = ncclSuccess;
+        ncclCommGetAsyncError(comm_, &st);
+        if (st != ncclSuccess && st != ncclInProgress) abort_locked("barrier: " + last_error(st), nccl_hint(st));
+        if (Clock::now() > deadline)
+          abort_locked("barrier did not complete within " + secs(timeout_),
+                       "a rank stopped calling collectives or died: see the other ranks' logs");
+        throw_if_failed("barrier");
+      }
+      std::this_thread::sleep_for(sleep);
+    }
+  }
+
+  void wait_for_compute() override {
+    cuda::DeviceGuard guard(device_);
+    ZT_CUDA(cudaEventRecord(compute_event_, cuda::current(device_).stream()));
+    ZT_CUDA(cudaStreamWaitEvent(stream_, compute_event_, 0));
+  }
+
+  void compute_waits() override {
+    cuda::DeviceGuard guard(device_);
+    ZT_CUDA(cudaEventRecord(comm_event_, stream_));
+    ZT_CUDA(cudaStreamWaitEvent(cuda::current(device_).stream(), comm_event_, 0));
+  }
+
+ private:
+  struct Pending {
+    cudaEvent_t event;
+    Clock::time_point issued;
+    const char* op;
+  };
+
+  void expect_here(const Tensor& t, const char* what) const {
+    check(t.defined(), std::string("nccl ") + what + " is undefined");
+    check(t.device() == Device::CUDA(device_), std::string("nccl ") + what + " is on " + t.device().str() +
+                                                    ", the communicator on cuda:" + std::to_string(device_));
+    check(t.is_contiguous(), std::string("nccl ") + what + " is not contiguous");
+  }
+
+  std::string last_error(ncclResult_t r) const {
+    std::string s = ncclGetErrorString(r);
+    const char* last = comm_ ? ncclGetLastError(comm_) : ncclGetLastError(nullptr);
+    if (last && *last) s += std::string(" (") + last + ")";
+    return s;
+  }
+
+  // Polls a non-blocking communicator until its last call finished; ncclInProgress means the deadline passed.
+  ncclResult_t poll_ready(Clock::time_point deadline) {
+    for (auto sleep = 10us;; sleep = std::min<std::chrono::microseconds>(sleep * 2, 1ms)) {
+      ncclResult_t st = ncclInProgress;
+      ncclResult_t r = ncclCommGetAsyncError(comm_, &st);
+      if (r != ncclSuccess) return r;
+      if (st != ncclInProgress) return st;
+      if (Clock::now() > deadline) return ncclInProgress;
+      std::this_thread::sleep_for(sleep);
+    }
+  }
+
+  // Aborts the communicator (mu_ held): kernels stop, every later call fails with `what`.
+  void abort_locked(const std::string& what, const std::string& hint) {
+    if (failed_.empty()) {
+      failed_ = what;
+      failed_hint_ = hint;
+      log::error("nccl: " + who_ + ": " + what + "; aborting the communicator");
+    }
+    if (comm_) {
+      ncclCommAbort(comm_);
+      comm_ = nullptr;
+    }
+  }
+
+  void throw_if_failed(const char* op) {
+    if (!failed_.empty()) fail("nccl " + std::string(op) + " on " + who_ + ": " + failed_, failed_hint_);
+  }
+
+  template <class F>
+  void enqueue(const char* op, F&& call) {
+    cuda::DeviceGuard guard(device_);
+    std::lock_guard<std::mutex> lk(mu_);
+    throw_if_failed(op);
+    ncclResult_t r = call(comm_);
+    if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
+    if (r == ncclInProgress) abort_locked(std::string(op) + " could not be issued within " + secs(timeout_),
+                                          "a peer stopped responding: see the other ranks' logs");
+    else if (r != ncclSuccess) abort_locked(std::string(op) + " failed: " + last_error(r), nccl_hint(r));
+    throw_if_failed(op);
+    cudaEvent_t ev = take_event();
+    ZT_CUDA(cudaEventRecord(ev, stream_));
+    std::lock_guard<std::mutex> plk(pending_mu_);
+    pending_.push_back({ev, Clock::now(), op});
+  }
+
+  cudaEvent_t pending_back() {
+    std::lock_guard<std::mutex> plk(pending_mu_);
+    return pending_.back().event;
+  }
+
+  cudaEvent_t take_event() {
+    {
+      std::lock_guard<std::mutex> plk(pending_mu_);
+      if (!free_events_.empty()) {
+        cudaEvent_t e = free_events_.back();
+        free_events_.pop_back();
+        return e;
+      }
+    }
+    cudaEvent_t e;
+    ZT_CUDA(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    return e;
+  }
+
+  // Watchdog: retires completed collectives; aborts on an asynchronous NCCL error or when the oldest unfinished
+  // collective is older than the timeout (a peer died or hangs), so blocked streams are released.
+  void watch() {
+    cudaSetDevice(device_);
+    std::unique_lock<std::mutex> wl(watch_mu_);
+    while (!watch_cv_.wait_for(wl, 200ms, [&] { return stopping_; })) {
+      std::string stalled;
+      {
+        std::lock_guard<std::mutex> plk(pending_mu_);
+        while (!pending_.empty()) {
+          // The barrier's event is polled by the caller; it stays valid until retired here after completion.
+          cudaError_t q = cudaEventQuery(pending_.front().event);
+          if (q == cudaErrorNotReady) {
+            if (Clock::now() - pending_.front().issued > timeout_)
+              stalled = std::string(pending_.front().op) + " has not completed within " + secs(timeout_);
+            break;
+          }
+          free_events_.push_back(pending_.front().event);
+          pending_.pop_front();
+        }
+      }
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!comm_) continue;
+      ncclResult_t st = ncclSuccess;
+      ncclCommGetAsyncError(comm_, &st);
+      if (st != ncclSuccess && st != ncclInProgress) abort_locked("asynchronous NCCL error: " + last_error(st), nccl_hint(st));
+      else if (!stalled.empty())
+        abort_locked(stalled, "a rank stopped calling collectives or died: see the other ranks' logs; "
+                              "ZEROTUNE_COMM_TIMEOUT sets the limit");
+    }
+  }
+
+  void release_cuda() {
+    cudaSetDevice(device_);
+    if (stream_) cudaStreamSynchronize(stream_);
+    for (auto& p : pending_) cudaEventDestroy(p.event);
+    pending_.clear();
+    for (auto e : free_events_) cudaEventDestroy(e);
+    free_events_.clear();
+    if (compute_event_) cudaEventDestroy(compute_event_);
+    if (comm_event_) cudaEventDestroy(comm_event_);
+    if (barrier_buf_) cudaFree(barrier_buf_);
+    if (stream_) cudaStreamDestroy(stream_);
+    compute_event_ = comm_event_ = nullptr;
+    barrier_buf_ = nullptr;
+    stream_ = nullptr;
+  }
+
+  int rank_, size_, device_;
+  milliseconds timeout_;
+  std::shared_ptr<void> keep_alive_;
+  std::string who_;
+  ncclComm_t comm_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t compute_event_ = nullptr, comm_event_ = nullptr;
+  void* barrier_buf_ = nullptr;
+
+  std::mutex mu_;  // every NCCL call on comm_ and failed_
+  std::string failed_, failed_hint_;
+
+  std::mutex pending_mu_;
+  std::deque<Pending> pending_;
+  std::vector<cudaEvent_t> free_events_;
+
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  std::thread watchdog_;
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> make_nccl_comm(TcpStore& store, const BackendOptions& opts, std::shared_ptr<void> keep_alive) {
+  return std::make_unique<NcclComm>(store, opts, std::move(keep_alive));
+}
+
+}  // namespace zt::dist
