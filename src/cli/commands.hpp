@@ -19,6 +19,8 @@ int cmd_train(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_launch(const std::vector<std::string>& args);
+int cmd_launch_agent(const std::vector<std::string>& args);
 int cmd_doctor(const std::vector<std::string>& args);
 int cmd_cluster(const std::vector<std::string>& args);
 

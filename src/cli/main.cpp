@@ -18,6 +18,8 @@ static const Command kCommands[] = {
     {"bench", "time training steps on one GPU with random weights (Llama-3-8B shape); prints a JSON line", cmd_bench},
     {"init", "write a randomly initialised Hugging Face-format model from a config.json", cmd_init},
     {"score", "print the mean next-token cross-entropy of a model on token-id lines (jsonl)", cmd_score},
+    {"launch", "run a job's ranks here or on a hostfile's nodes (DeepSpeed's launcher flags; train or -- cmd)", cmd_launch},
+    {"launch-agent", nullptr, cmd_launch_agent},  // internal: what `launch` starts on each node (not listed)
     {"doctor", "check this host for training: GPUs, driver/CUDA, NCCL, shm, ulimits, RDMA, network, disk, docker", cmd_doctor},
     {"cluster", "cluster bring-up: init writes compose files, Dockerfile, hostfile, ds_config and a README", cmd_cluster},
 };
@@ -26,7 +28,8 @@ static void print_help() {
   std::printf(
       "zerotune: fine-tune Hugging Face causal LMs (DeepSpeed-Chat step 1) natively, no Python.\n\n"
       "usage: zerotune <command> [flags]    (zerotune <command> --help lists a command's flags)\n\ncommands:\n");
-  for (auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  for (auto& c : kCommands)
+    if (c.summary) std::printf("  %-10s %s\n", c.name, c.summary);
   std::printf("  %-10s %s\n", "version", "print the version");
 }
 
