@@ -358,6 +358,15 @@ std::unique_ptr<Comm> init_comm(const RankInfo& info, Device device, const CommO
   check(!device.is_cuda(), "this zerotune build has no NCCL: it cannot run " + std::to_string(info.world_size) +
                                " ranks on GPUs", "build with the CUDA toolkit and NCCL (/usr/local/cuda) present");
 #endif
+  if (info.num_nodes > 1) {
+    // A host name that resolves to 127.0.1.1 (Debian's /etc/hosts) would put the store where no other node reaches.
+    std::string via = local_address_towards(info.master_addr, info.master_port);
+    check(!is_loopback_host(via) && !is_loopback_host(info.master_addr),
+          "MASTER_ADDR " + info.master_addr + " is a loopback address on host " + hostname() + " but the job spans " +
+              std::to_string(info.num_nodes) + " nodes",
+          "set MASTER_ADDR to an address of rank 0's host that the other nodes reach (not a name that /etc/hosts maps "
+          "to 127.0.x.x)");
+  }
   auto rdzv = std::make_shared<Rendezvous>();
   if (info.rank == 0) {
     // Bind to MASTER_ADDR when it is ours (a loopback address keeps the store off the network), else everywhere.

@@ -234,5 +234,25 @@ TEST(InitComm, WorldSizeOneIsTheSingleComm) {
   EXPECT_EQ(comm->rank(), 0);
 }
 
+TEST(InitComm, LoopbackMasterForSeveralNodesIsRefused) {
+  RankInfo r;
+  r.rank = 1;
+  r.world_size = 4;
+  r.local_rank = 1;
+  r.local_size = 2;
+  r.node_rank = 0;
+  r.num_nodes = 2;
+  r.master_addr = "127.0.0.1";
+  CommOptions o;
+  o.allow_insecure = true;
+  try {
+    init_comm(r, Device::CPU(), o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MASTER_ADDR 127.0.0.1 is a loopback address"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("spans 2 nodes"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace zt::dist
