@@ -64,7 +64,7 @@ void reduce_host(const Tensor& out, const std::vector<const void*>& srcs, size_t
   const int64_t n = out.numel();
   const int w = int(srcs.size());
   auto run = [&]<class T>(T*) {
-    std::vector<T> acc(size_t(n));
+    std::vector<T> acc(static_cast<size_t>(n));
     std::memcpy(acc.data(), static_cast<const T*>(srcs[0]) + offset_elems, size_t(n) * sizeof(T));
     for (int r = 1; r < w; ++r) reduce_into(acc.data(), static_cast<const T*>(srcs[r]) + offset_elems, n, op);
     finish(acc.data(), n, op, w);
