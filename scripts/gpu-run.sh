@@ -14,11 +14,13 @@ if [[ "${1:-}" == "--stage" ]]; then
   # Host libraries the GPU machine may lack (it has the CUDA runtime, cuBLASLt and NCCL).
   for b in "$root"/carry/bin/*; do
     ldd "$b" | awk '/=> \// {print $3}'
-  done | sort -u | grep -E '/lib(openblas|gfortran|gomp|quadmath|snappy|zstd|z)[.]so' | while read -r lib; do
+  done | sort -u | grep -E '/lib(openblas|gfortran|gomp|quadmath|snappy|zstd|z|gloo|hiredis|ibverbs|nl-route-3|nl-3|crypto)[.]so' | while read -r lib; do
     cp -L "$lib" "$root/carry/lib/"
   done
+  # The peer baselines (../shared/peers) do not travel with the repository.
+  [[ -d "$root/../shared/peers" ]] && cp -r "$root/../shared/peers" "$root/carry/peers"
   # The tree plus carry/ must stay under the device tool's 64 MiB: ship one xz archive.
-  tar -C "$root/carry" -cJf "$root/carry.tar.xz" bin lib && rm -rf "$root/carry" && mkdir -p "$root/carry" &&
+  tar -C "$root/carry" -cJf "$root/carry.tar.xz" bin lib $([[ -d "$root/carry/peers" ]] && echo peers) && rm -rf "$root/carry" && mkdir -p "$root/carry" &&
     mv "$root/carry.tar.xz" "$root/carry/"
   du -sh "$root/carry"
   exit 0

@@ -1,5 +1,6 @@
-// `zerotune bench`: training-step throughput on one GPU with random weights (no disk): a Llama-3-8B-shaped model
-// (or --config), LoRA, optional activation checkpointing; prints one JSON line counted as the PyTorch peer counts.
+// `zerotune bench`: training-step throughput with random weights (no disk) on one GPU, or on every rank of
+// `zerotune launch` with a ZeRO stage: a Llama-3-8B-shaped model (or --config), LoRA, optional activation
+// checkpointing; rank 0 prints one JSON line counted as the PyTorch peers count.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,10 +12,14 @@
 #include "cli/args.hpp"
 #include "core/json.hpp"
 #include "model/batch.hpp"
+#include "dist/rendezvous.hpp"
+#include "dist/zero.hpp"
 #include "model/resident.hpp"
+#include "train/optimizer.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/optim.hpp"
 #ifdef ZT_HAVE_CUDA
+#include "ops/cuda/caching_allocator.hpp"
 #include "ops/cuda/runtime.hpp"
 #endif
 
@@ -41,104 +46,38 @@ namespace {
           {"tie_word_embeddings", false}};
 }
 
-#ifdef ZT_HAVE_CUDA
-// cudaMalloc-backed allocator that keeps freed blocks for reuse by size (a training step allocates the same
-// shapes every micro-step, so after the first step nothing reaches cudaMalloc/cudaFree), and counts the
-// bytes handed out (peak = torch.cuda.max_memory_allocated's measure) and the bytes held from the driver.
-class CachingAllocator {
- public:
-  void* alloc(size_t bytes, int device) {
-    const size_t n = (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
-    std::lock_guard<std::mutex> lock(mu_);
-    void* p = nullptr;
-    auto& free_list = free_[key(n, device)];
-    if (!free_list.empty()) {
-      p = free_list.back();
-      free_list.pop_back();
-    } else {
-      cuda::DeviceGuard g(device);
-      cudaError_t e = cudaMalloc(&p, n);
-      if (e != cudaSuccess) {  // give cached blocks back and retry once
-        cudaGetLastError();
-        release_locked();
-        e = cudaMalloc(&p, n);
-      }
-      ZT_CUDA(e);
-      reserved_ += n;
-      peak_reserved_ = std::max(peak_reserved_, reserved_);
-    }
-    live_[p] = {n, device};
-    in_use_ += n;
-    peak_in_use_ = std::max(peak_in_use_, in_use_);
-    return p;
-  }
-  void free(void* p, int) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = live_.find(p);
-    if (it == live_.end()) return;
-    in_use_ -= it->second.first;
-    free_[key(it->second.first, it->second.second)].push_back(p);
-    live_.erase(it);
-  }
-  void reset_peak() {
-    std::lock_guard<std::mutex> lock(mu_);
-    peak_in_use_ = in_use_;
-    peak_reserved_ = reserved_;
-  }
-  size_t peak_in_use() const { return peak_in_use_; }
-  size_t peak_reserved() const { return peak_reserved_; }
-
- private:
-  static uint64_t key(size_t n, int device) { return (uint64_t(n) << 4) | uint64_t(device & 15); }
-  void release_locked() {
-    for (auto& [k, list] : free_)
-      for (void* p : list) {
-        cuda::DeviceGuard g(int(k & 15));
-        cudaDeviceSynchronize();
-        cudaFree(p);
-        reserved_ -= k >> 4;
-      }
-    free_.clear();
-  }
-  std::mutex mu_;
-  std::unordered_map<uint64_t, std::vector<void*>> free_;
-  std::unordered_map<void*, std::pair<size_t, int>> live_;
-  size_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0;
-};
-#endif
-
 // Random weights without drawing billions of numbers: each parameter is filled from a pool of normal (or LoRA
 // uniform) draws laid out cyclically; norms are ones and zero-initialised tensors zeros, as transformers/peft.
-[[maybe_unused]] void fill_random(model::ResidentModel& m, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const int64_t pool_n = (1 << 20) + 7;  // odd length: rows do not repeat with the pool
-  std::vector<float> normal(pool_n), uniform(pool_n);
-  std::normal_distribution<float> nd(0.0f, float(m.config().initializer_range));
-  const float bound = m.model().lora().enabled() ? 1.0f / std::sqrt(float(m.model().lora().dim)) : 0.0f;
-  std::uniform_real_distribution<float> ud(-bound, bound);
-  for (auto& x : normal) x = nd(rng);
-  for (auto& x : uniform) x = ud(rng);
-  int64_t largest = 0;
-  for (auto& u : m.layout().units)
-    for (auto& p : u.params) largest = std::max(largest, shape_numel(p.shape));
-  Tensor host = Tensor::empty({largest}, DType::f32);
-  for (auto& u : m.layout().units)
-    for (auto& p : u.params) {
-      Tensor dst = m.param(p.name);
+struct RandomFill {
+  explicit RandomFill(const model::ModelConfig& cfg, const model::LoraSpec& lora, uint64_t seed) : normal(pool_n), uniform(pool_n) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> nd(0.0f, float(cfg.initializer_range));
+    const float bound = lora.enabled() ? 1.0f / std::sqrt(float(lora.dim)) : 0.0f;
+    std::uniform_real_distribution<float> ud(-bound, bound);
+    for (auto& x : normal) x = nd(rng);
+    for (auto& x : uniform) x = ud(rng);
+  }
+  void operator()(const model::UnitLayout& u, const model::UnitParams& p) const {
+    for (auto& info : u.params) {
+      Tensor dst = p.get(info.name);
       const int64_t n = dst.numel();
+      Tensor host = Tensor::empty({n}, DType::f32);
       float* h = host.data<float>();
-      switch (p.init) {
+      switch (info.init) {
         case model::Init::ones: std::fill_n(h, n, 1.0f); break;
         case model::Init::zeros: std::fill_n(h, n, 0.0f); break;
         case model::Init::lora_right:
-          for (int64_t i = 0; i < n; ++i) h[i] = uniform[i % pool_n];
+          for (int64_t i = 0; i < n; ++i) h[i] = uniform[size_t(i % pool_n)];
           break;
         default:
-          for (int64_t i = 0; i < n; ++i) h[i] = normal[i % pool_n];
+          for (int64_t i = 0; i < n; ++i) h[i] = normal[size_t(i % pool_n)];
       }
-      ops::copy(dst, host.narrow(0, n));
+      ops::copy(dst, host.reshape(dst.shape()));
     }
-}
+  }
+  static constexpr int64_t pool_n = (1 << 20) + 7;  // odd length: rows do not repeat with the pool
+  std::vector<float> normal, uniform;
+};
 
 }  // namespace
 
@@ -156,7 +95,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
           {"steps", FlagKind::integer, "10", "timed steps"},
           {"warmup", FlagKind::integer, "3", "untimed steps before timing"},
           {"dtype", FlagKind::string, "bf16", "compute dtype", false, {"bf16", "fp16", "fp32"}},
-          {"device", FlagKind::integer, "0", "GPU index"}});
+          {"zero_stage", FlagKind::integer, "0", "ZeRO stage across the ranks of `zerotune launch` (one rank: any stage runs alone)",
+           false, {"0", "1", "2", "3"}},
+          {"device", FlagKind::integer, "-1", "GPU index (default: LOCAL_RANK, else 0)"}});
   if (!a.parse(argv)) return 0;
 #ifndef ZT_HAVE_CUDA
   fail("zerotune bench needs a GPU, and this build has no CUDA backend", "build with -DZT_CUDA=ON on a machine with nvcc");
@@ -164,12 +105,12 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int64_t mbs = a.integer("mbs"), seq = a.integer("seq"), steps = a.integer("steps"), warmup = a.integer("warmup");
   check(mbs > 0 && seq > 1, "--mbs must be >= 1 and --seq >= 2");
   check(steps > 0 && warmup >= 0, "--steps must be >= 1 and --warmup >= 0");
-  const int dev_index = int(a.integer("device"));
+  const dist::RankInfo ri = dist::rank_info_from_env();
+  const int dev_index = a.integer("device") >= 0 ? int(a.integer("device")) : ri.local_rank;
   cuda::initialize();
-  auto cache = std::make_shared<CachingAllocator>();
-  Buffer::set_cuda_allocator([cache](size_t n, int d) { return cache->alloc(n, d); },
-                             [cache](void* p, int d) { cache->free(p, d); });
+  cuda::install_caching_allocator();
   const Device dev = Device::CUDA(dev_index);
+  std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
 
   Json cj = a.given("config") ? load_json_file(a.str("config")) : llama3_8b_config(int(a.integer("layers")));
   if (a.given("layers")) cj["num_hidden_layers"] = a.integer("layers");
@@ -180,42 +121,28 @@ int cmd_bench(const std::vector<std::string>& argv) {
   lora.only_optimize_lora = lora.dim > 0;  // peft: only the LoRA matrices train
   const std::string dts = a.str("dtype");
   const DType dt = dts == "bf16" ? DType::bf16 : dts == "fp16" ? DType::f16 : DType::f32;
-  model::ResidentModel m(cfg, lora, dt, dev);
-  fill_random(m, 0);
-
-  // fp32 master weights and AdamW moments for every unit's trainable flat buffer (torch.optim.AdamW defaults,
-  // lr 1e-4, weight decay 0.1, as the peer).
-  struct Slot {
-    Tensor param, master, m, v, grad;
-  };
-  std::vector<Slot> slots;
+  dist::ZeroOptions zo;
+  zo.stage = int(a.integer("zero_stage"));
+  dist::ZeroEngine engine(cfg, lora, dt, dev, *comm, zo);
+  const RandomFill fill(cfg, lora, 0);
+  engine.load([&](int u, const model::UnitParams& p) { fill(engine.layout().units[size_t(u)], p); });
   int64_t n_base = 0, n_train = 0;
-  for (int u = 0; u < int(m.layout().units.size()); ++u) {
-    for (auto& p : m.layout().units[u].params) {
+  for (auto& u : engine.layout().units)
+    for (auto& p : u.params) {
       const bool is_lora = p.name.ends_with("lora_right_weight") || p.name.ends_with("lora_left_weight");
       (is_lora ? n_train : n_base) += shape_numel(p.shape);
       if (!is_lora && p.trainable) n_train += shape_numel(p.shape);
     }
-    const Tensor& tr = m.unit_params(u).trainable;
-    if (!tr.defined()) continue;
-    Slot s{tr, Tensor::empty(tr.shape(), DType::f32, dev), Tensor::empty(tr.shape(), DType::f32, dev),
-           Tensor::empty(tr.shape(), DType::f32, dev), m.unit_grads(u).trainable};
-    ops::copy(s.master, s.param);
-    ops::zero(s.m);
-    ops::zero(s.v);
-    slots.push_back(s);
-  }
-  ops::AdamWParams hp;
-  hp.lr = 1e-4f;
-  hp.beta1 = 0.9f;
-  hp.beta2 = 0.999f;
-  hp.weight_decay = 0.1f;
+  // AdamW on this rank's fp32 master slices (torch.optim.AdamW's defaults beside lr 1e-4, weight decay 0.1, as the peers).
+  train::Optimizer optimizer({0.1}, train::AdamConfig{0.9, 0.999, 1e-8});
+  for (auto& sg : engine.segments()) optimizer.add_param(0, sg.master, sg.grad, sg.name);
 
-  std::mt19937 rng(1);
+  // Each rank draws its own micro-batch (a data-parallel step over world x mbs sequences).
+  std::mt19937 rng(1 + uint32_t(ri.rank));
   std::uniform_int_distribution<int32_t> tok(0, int32_t(cfg.vocab_size) - 1);
   std::vector<std::vector<int32_t>> seqs(mbs, std::vector<int32_t>(seq));
-  for (auto& s : seqs)
-    for (auto& t : s) t = tok(rng);
+  for (auto& sq : seqs)
+    for (auto& t : sq) t = tok(rng);
   model::PackedBatch batch = model::pack_sequences(seqs, {});
   for (Tensor* t : {&batch.ids, &batch.targets, &batch.seq.cu_seqlens, &batch.seq.positions}) {  // once, not per step
     Tensor d = Tensor::empty(t->shape(), t->dtype(), dev);
@@ -227,26 +154,39 @@ int cmd_bench(const std::vector<std::string>& argv) {
 
   double loss = 0, loss_first = 0;
   auto step = [&](int64_t k) {
-    m.zero_grad();
-    loss = m.run(batch, opt, true);
+    engine.zero_grad();
+    loss = engine.run(batch, opt, true);
     if (k == 0) loss_first = loss;
-    double sq = 0;  // clip_grad_norm_(1.0)
-    for (auto& s : slots) sq += ops::sum_squares(s.grad);
-    const double norm = std::sqrt(sq), clip = 1.0 / (norm + 1e-6);
-    hp.step = k + 1;
-    for (auto& s : slots) {
-      if (clip < 1.0) ops::scale_(s.grad, float(clip));
-      ops::adamw_step(s.master, s.m, s.v, s.grad, hp);
-      ops::copy(s.param, s.master);
-    }
+    engine.reduce_gradients();
+    const double norm = engine.grad_norm(), clip = 1.0 / (norm + 1e-6);  // clip_grad_norm_(1.0)
+    if (clip < 1.0) engine.scale_gradients(clip);
+    optimizer.step({1e-4});
+    engine.publish();
   };
   for (int64_t k = 0; k < warmup; ++k) step(k);
   cuda::current(dev).synchronize();
-  cache->reset_peak();
+  comm->barrier();
+  cuda::reset_allocator_peak();
+  const size_t allocs_before = cuda::allocator_stats().device_allocs;
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t k = warmup; k < warmup + steps; ++k) step(k);
   cuda::current(dev).synchronize();
   const double dt_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(steps);
+  const cuda::AllocatorStats st = cuda::allocator_stats();
+  // The slowest rank's step time and the largest peak (what a user sizes for).
+  Tensor agg = Tensor::empty({2}, DType::f32);
+  agg.data<float>()[0] = float(dt_s);
+  agg.data<float>()[1] = float(double(st.peak_in_use) / double(1 << 30));
+  Tensor agg_d = Tensor::empty({2}, DType::f32, dev);
+  ops::copy(agg_d, agg);
+  comm->wait_for_compute();
+  comm->all_reduce(agg_d, dist::ReduceOp::max);
+  comm->compute_waits();
+  ops::copy(agg, agg_d);
+  const double step_s = double(agg.data<float>()[0]), peak_gib = double(agg.data<float>()[1]);
+  if (ri.rank != 0) return 0;
+  const double world = double(ri.world_size);
+  const dist::ZeroMemory zm = engine.memory();
 
   const double tokens = double(mbs * seq);
   const double n_lin = double(n_base - cfg.vocab_size * cfg.hidden_size);  // the embedding lookup is no matmul
@@ -262,11 +202,16 @@ int cmd_bench(const std::vector<std::string>& argv) {
               {"dtype", dts},
               {"params", n_base},
               {"trainable", n_train},
-              {"step_s", std::round(dt_s * 1e4) / 1e4},
-              {"tokens_per_s", std::round(tokens / dt_s * 10) / 10},
-              {"model_tflops", std::round(flops_tok * tokens / dt_s / 1e11) / 10},
-              {"peak_gib", std::round(double(cache->peak_in_use()) / double(1 << 30) * 100) / 100},
-              {"peak_reserved_gib", std::round(double(cache->peak_reserved()) / double(1 << 30) * 100) / 100},
+              {"world_size", ri.world_size},
+              {"zero_stage", zo.stage},
+              {"step_s", std::round(step_s * 1e4) / 1e4},
+              {"tokens_per_s", std::round(tokens * world / step_s * 10) / 10},
+              {"tokens_per_s_per_gpu", std::round(tokens / step_s * 10) / 10},
+              {"model_tflops", std::round(flops_tok * tokens / step_s / 1e11) / 10},
+              {"peak_gib", std::round(peak_gib * 100) / 100},
+              {"peak_reserved_gib", std::round(double(st.peak_reserved) / double(1 << 30) * 100) / 100},
+              {"cuda_mallocs_in_timed_steps", st.device_allocs - allocs_before},
+              {"rank0_state", zm.str()},
               {"loss_first_step", loss_first},
               {"loss", loss}};
   std::printf("%s\n", out.dump().c_str());

@@ -1,8 +1,11 @@
 // `zerotune train`: DeepSpeed-Chat step 1 (supervised fine-tuning) with the same flags and ds_config.json.
-// This is the single-process path: one GPU (compute dtype from --dtype/ds_config, fp32 masters) or the CPU in fp32;
-// the ZeRO engine and multi-rank launch come with later issues, and say so.
+// Every rank runs this (one GPU each, compute dtype from --dtype/ds_config with fp32 masters; or the CPU in fp32)
+// over the ZeRO engine; rank identity and the rendezvous come from the launcher's environment.
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <random>
+#include <unordered_map>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -10,6 +13,8 @@
 #include "core/log.hpp"
 #include "data/sampler.hpp"
 #include "data/samples.hpp"
+#include "dist/rendezvous.hpp"
+#include "dist/zero.hpp"
 #include "io/model_io.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/train_config.hpp"
@@ -18,6 +23,7 @@
 #ifdef ZT_HAVE_CUDA
 #include <cuda_runtime.h>
 
+#include "ops/cuda/caching_allocator.hpp"
 #include "ops/cuda/runtime.hpp"
 #endif
 
@@ -56,13 +62,9 @@ int64_t env_int(const char* name, int64_t dflt) {
   }
 }
 
-void refuse_later_features(const train::TrainConfig& c, int64_t world) {
-  check(world == 1, "WORLD_SIZE=" + std::to_string(world) + ": multi-rank training needs zerotune's ZeRO engine, which is not built yet",
-        "run one process (unset WORLD_SIZE) until distributed training lands");
-  check(c.zero_stage == 0, "--zero_stage " + std::to_string(c.zero_stage) + " needs zerotune's ZeRO engine, which is not built yet",
-        "use --zero_stage 0 (one process) for now");
-  check(!c.offload, "--offload (optimizer state in host memory) comes with the ZeRO engine and is not built yet",
-        "drop --offload for now");
+void refuse_later_features(const train::TrainConfig& c) {
+  check(!c.offload, "--offload (fp32 master weights and AdamW state in pinned host memory) is not built yet",
+        "drop --offload: at --zero_stage 3 the optimizer state is already split across the ranks");
 }
 
 // GPU LOCAL_RANK (default 0) when this build has CUDA and a GPU is visible (CUDA_VISIBLE_DEVICES="" forces the
@@ -75,6 +77,7 @@ Device pick_device() {
     return Device::CPU();
   }
   cuda::initialize();
+  cuda::install_caching_allocator();  // after the first step no cudaMalloc/cudaFree inside the loop
   const int64_t local = env_int("LOCAL_RANK", 0);
   check(local >= 0 && local < n, "LOCAL_RANK=" + std::to_string(local) + " but only " + std::to_string(n) + " GPU(s) are visible",
         "launch at most one process per visible GPU, or set CUDA_VISIBLE_DEVICES");
@@ -94,9 +97,10 @@ int cmd_train(const std::vector<std::string>& argv) {
          train::train_flags());
   if (!a.parse(argv)) return 0;
   train::TrainConfig cfg = train::train_config_from_args(a);
-  const int64_t world = env_int("WORLD_SIZE", 1);
-  refuse_later_features(cfg, world);
-  const int rank = int(env_int("RANK", 0));
+  refuse_later_features(cfg);
+  const dist::RankInfo ri = dist::rank_info_from_env();
+  const int64_t world = ri.world_size;
+  const int rank = ri.rank;
 
   // model config and effective settings
   const std::string model_dir = cfg.model_name_or_path;
@@ -105,18 +109,27 @@ int cmd_train(const std::vector<std::string>& argv) {
   model::ModelConfig mcfg = model::load_model_config(model_dir);
   train::TrainSettings s = train::resolve_train_settings(cfg, world, mcfg.hidden_size);
   for (auto& w : s.warnings) log::warn(w);
-  check(s.zero.stage == 0, "the ds_config asks for ZeRO stage " + std::to_string(s.zero.stage) + ", which needs the ZeRO engine (not built yet)",
-        "set zero_optimization.stage to 0 for now");
+  check(s.zero.offload_optimizer_device == "none" && s.zero.offload_param_device == "none",
+        "the ds_config offloads " + std::string(s.zero.offload_optimizer_device != "none" ? "the optimizer" : "the parameters") +
+            " to " + (s.zero.offload_optimizer_device != "none" ? s.zero.offload_optimizer_device : s.zero.offload_param_device) +
+            ", which is not built yet",
+        "set zero_optimization.offload_optimizer/offload_param device to \"none\"");
   check(!s.schedule.ds_scheduler, "a DeepSpeed \"scheduler\" section in the ds_config is not supported yet",
         "remove it and use --lr_scheduler_type/--num_warmup_steps (what DeepSpeed-Chat uses)");
   check(s.optimizer.decoupled_weight_decay, "ds_config optimizer Adam with adam_w_mode false (L2 weight decay) is not supported",
         "use AdamW (DeepSpeed-Chat's optimizer)");
-  log::info("effective config: " + train::train_settings_json(s).dump());
+  if (rank == 0) log::info("effective config: " + train::train_settings_json(s).dump());
+  if (rank == 0 && s.zero.stage > 0)
+    log::info("zero_optimization: allgather/reduce bucket sizes, stage3_prefetch_bucket_size, stage3_max_live_parameters, "
+              "stage3_max_reuse_distance and stage3_param_persistence_threshold have no effect here: zerotune gathers and "
+              "reduces one transformer block at a time and prefetches the next (docs/zero.md)");
   const Device dev = pick_device();
   // GPU: parameters (and the saved weights) in the compute dtype, fp32 masters and AdamW state beside them.
   const DType compute = dev.is_cuda() ? s.dtype : DType::f32;
+  std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
   if (dev.is_cuda())
-    log::info("training on " + dev.str() + " in " + dtype_name(compute) + " (fp32 master weights and AdamW state)");
+    log::info("rank " + std::to_string(rank) + "/" + std::to_string(world) + " training on " + dev.str() + " in " + dtype_name(compute) +
+              " (fp32 master weights and AdamW state), ZeRO stage " + std::to_string(s.zero.stage) + ", " + comm->backend());
   else
     log::warn_once("cpu-fp32", std::string("no GPU: computing in fp32 on the CPU (--dtype ") + dtype_name(s.dtype) +
                                    " applies on GPUs); the saved weights are fp32");
@@ -140,7 +153,12 @@ int cmd_train(const std::vector<std::string>& argv) {
   data::SampleOptions so;
   so.max_seq_len = cfg.max_seq_len;
   so.record_prompt_tokens = cfg.assistant_only_loss;
-  data::PreparedData pd = data::prepare_step1_data(blend, tok, model_dir, so, cfg.data_output_path);
+  // The first rank of each node builds the node-local cache; the others read it once it is complete.
+  auto prepare = [&] { return data::prepare_step1_data(blend, tok, model_dir, so, cfg.data_output_path); };
+  std::optional<data::PreparedData> first;
+  if (ri.local_rank == 0) first.emplace(prepare());
+  comm->barrier();
+  data::PreparedData pd = first ? std::move(*first) : prepare();
   log::info("data: " + std::to_string(pd.train.size()) + " train / " + std::to_string(pd.eval.size()) + " eval samples (" +
             (pd.from_cache ? "cached " : "built ") + pd.train_path + ")");
   check(pd.train.size() > 0, "phase 1 of --data_split " + cfg.data_split + " selects no training samples");
@@ -153,13 +171,27 @@ int cmd_train(const std::vector<std::string>& argv) {
   if (eval_set.size() > 0)
     plan.eval_batches = data::micro_batches(data::distributed_sampler_indices(eval_set.size(), smp), cfg.per_device_eval_batch_size);
 
-  // model
+  // model: every rank reads the checkpoint unit by unit and keeps what its ZeRO stage assigns it
   model::LoraSpec lora{int(cfg.lora_dim), cfg.lora_module_name, cfg.only_optimize_lora, 0.0};
-  auto m = load_pretrained(model_dir, lora, compute, uint64_t(cfg.seed), dev);
-  log::info(std::string(model::arch_name(mcfg.arch)) + ": " + std::to_string(m->layout().total_numel()) + " parameters, " +
-            std::to_string(m->layout().trainable_numel()) + " trainable" +
-            (lora.enabled() ? ", LoRA r=" + std::to_string(lora.dim) + " on " + std::to_string(m->layout().lora_modules.size()) + " linears"
-                            : ""));
+  dist::ZeroOptions zo;
+  zo.stage = int(s.zero.stage);
+  zo.overlap_comm = s.zero.overlap_comm || s.zero.stage == 3;
+  dist::ZeroEngine engine(mcfg, lora, compute, dev, *comm, zo);
+  {
+    HfCheckpoint ckpt = HfCheckpoint::open(model_dir);
+    check_checkpoint_covers(ckpt, engine.layout(), mcfg);
+    std::mt19937_64 lora_rng(uint64_t(cfg.seed));  // the same LoRA initialisation on every rank
+    engine.load([&](int u, const model::UnitParams& dst) {
+      model::init_unit_lora(lora, engine.layout().units[size_t(u)], dst, lora_rng);
+      load_unit_parameters(ckpt, engine.layout().units[size_t(u)], dst);
+    });
+  }
+  if (rank == 0)
+    log::info(std::string(model::arch_name(mcfg.arch)) + ": " + std::to_string(engine.layout().total_numel()) + " parameters, " +
+              std::to_string(engine.layout().trainable_numel()) + " trainable" +
+              (lora.enabled() ? ", LoRA r=" + std::to_string(lora.dim) + " on " + std::to_string(engine.layout().lora_modules.size()) + " linears"
+                              : ""));
+  log::info("rank " + std::to_string(rank) + " ZeRO-" + std::to_string(zo.stage) + " state: " + engine.memory().str());
 
   train::MetricsLogger metrics;
   if (rank == 0 && s.tensorboard_enabled) metrics.add(std::make_unique<train::TensorBoardSink>(s.tensorboard_dir));
@@ -179,7 +211,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   lo.seed = uint64_t(cfg.seed);
   lo.rank = rank;
   if (compute == DType::f16) lo.loss_scaler = s.loss_scaler;
-  train::Trainer trainer(*m, lo, &metrics);
+  train::Trainer trainer(engine, lo, &metrics);
   log::info("***** Running training: " + std::to_string(plan.train_batches.size()) + " micro-batches per epoch, " +
             std::to_string(trainer.num_training_steps(int64_t(plan.train_batches.size()))) + " optimizer steps *****");
   train::LoopResult r = trainer.train(train_set, eval_set, plan);
@@ -188,12 +220,21 @@ int cmd_train(const std::vector<std::string>& argv) {
             std::to_string(int(r.train_seconds)) + " s (" + std::to_string(int(double(r.train_tokens) / std::max(r.train_seconds, 1e-9))) +
             " tokens/s)");
 
-  if (cfg.output_dir && rank == 0) {
+  if (cfg.output_dir) {
+    // Collective: every rank takes part in gathering the units; rank 0 keeps them and writes.
     const std::string out = *cfg.output_dir;
-    save_pretrained(*m, out, compute);
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
-      if (fs::exists(fs::path(model_dir) / f)) fs::copy_file(fs::path(model_dir) / f, fs::path(out) / f, fs::copy_options::overwrite_existing);
-    log::info("saving the final model to " + out + (lora.enabled() ? " (LoRA merged)" : ""));
+    std::unordered_map<std::string, Tensor> full;
+    engine.gather([&](int u, const model::UnitParams& p) {
+      if (rank != 0) return;
+      for (auto& info : engine.layout().units[size_t(u)].params) full[info.name] = p.get(info.name);
+    });
+    if (rank == 0) {
+      save_pretrained(mcfg, engine.layout(), lora, [&](const std::string& n) { return full.at(n); }, out, compute);
+      for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
+        if (fs::exists(fs::path(model_dir) / f)) fs::copy_file(fs::path(model_dir) / f, fs::path(out) / f, fs::copy_options::overwrite_existing);
+      log::info("saving the final model to " + out + (lora.enabled() ? " (LoRA merged)" : ""));
+    }
+    comm->barrier();
   }
   return 0;
 }
