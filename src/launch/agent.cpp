@@ -43,7 +43,7 @@ Fd connect_with_retries(const AgentOptions& o, const std::string& peer) {
     if (fd) return fd;
     auto now = Clock::now();
     if (now >= deadline)
-      fail(o.label + ": cannot reach the launcher at " + peer + ": " + err,
+      fail("cannot reach the launcher at " + peer + ": " + err,
            "this node must be able to open TCP connections to the launcher host at that address and port "
            "(check firewalls and that the address is on a network this node can reach)");
     if (now >= next_note) {
@@ -89,22 +89,22 @@ int run_agent(const AgentOptions& o) {
   c.send(hello);
   auto deadline = Clock::now() + std::chrono::milliseconds(kHandshakeMs);
   Json m = await(c, deadline, peer);
-  if (m["type"] == "reject") fail(o.label + ": the launcher refused this node: " + m.value("reason", std::string("?")));
+  if (m["type"] == "reject") fail("the launcher refused this node: " + m.value("reason", std::string("?")));
   check(m["type"] == "challenge" && m.value("nonce", std::string()).size() == 64,
-        o.label + ": unexpected handshake message from " + peer);
+        "unexpected handshake message from " + peer);
   const std::string coord_nonce = m["nonce"];
   check(constant_time_equal(m.value("mac", std::string()), coordinator_mac(secret, nonce, coord_nonce)),
-        o.label + ": the peer at " + peer + " does not know the job secret",
+        "the peer at " + peer + " does not know the job secret",
         "every node must get the same ZEROTUNE_JOB_SECRET (with --no_ssh, export the same value on every node)");
   c.set_max_frame(16 << 20);
   c.send({{"type", "auth"}, {"mac", agent_mac(secret, coord_nonce, nonce, identity)}});
   m = await(c, deadline, peer);
-  if (m["type"] == "reject") fail(o.label + ": the launcher refused this node: " + m.value("reason", std::string("?")));
+  if (m["type"] == "reject") fail("the launcher refused this node: " + m.value("reason", std::string("?")));
   check(m["type"] == "welcome" && m.contains("node") && m["node"].is_number_integer(),
-        o.label + ": unexpected handshake message from " + peer);
+        "unexpected handshake message from " + peer);
   const int node = m["node"].get<int>();
   JobSpec job = o.job ? *o.job : job_from_json(m.value("job", Json()));
-  check(node >= 0 && size_t(node) < job.layout.nodes.size(), o.label + ": the launcher assigned an unknown node");
+  check(node >= 0 && size_t(node) < job.layout.nodes.size(), "the launcher assigned an unknown node");
   const std::string host = job.layout.nodes[size_t(node)].host;
   const std::string label = o.label + " " + host;
 

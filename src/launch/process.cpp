@@ -213,7 +213,9 @@ bool write_all(int fd, const std::string& data) {
 
 void LineRelay::emit(std::string& out, const std::string& line) {
   out += prefix_ + line + "\n";
-  if (line.find_first_not_of(" \t\r") != std::string::npos) last_ = line;
+  // Indented lines continue a message (zerotune's "  hint:" and "  at" lines): remember the line they belong to.
+  if (!line.empty() && line[0] != ' ' && line[0] != '\t' && line.find_first_not_of(" \t\r") != std::string::npos)
+    last_ = line;
 }
 
 void LineRelay::feed(const char* data, size_t n) {

@@ -89,7 +89,7 @@ class LineRelay {
   LineRelay(std::string prefix, int out_fd) : prefix_(std::move(prefix)), out_(out_fd) {}
   void feed(const char* data, size_t n);
   void finish();  // flushes a partial last line (with a newline)
-  // The last non-empty line seen (without prefix), for error messages about a runner that failed.
+  // The last non-empty, non-indented line seen (without prefix), for error messages about a runner that failed.
   const std::string& last_line() const { return last_; }
 
  private:

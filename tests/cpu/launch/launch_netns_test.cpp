@@ -248,6 +248,30 @@ TEST_F(LaunchNetns, RefusedKeyFailsWithTheHost) {
   EXPECT_NE(r.out.find("node1 (hostfile line 3): root@node1: Permission denied (publickey)."), std::string::npos) << r.out;
 }
 
+TEST_F(LaunchNetns, OneNodeRunsHereUnlessForceMulti) {
+  std::string hf = hostfile("node1 slots=2\n");
+  Result r = sh(launch("-H " + hf + " " + report_command()));  // as DeepSpeed: one node -> this machine, no ssh
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto reps = by_rank(r.out);
+  ASSERT_EQ(reps.size(), 2u) << r.out;
+  EXPECT_EQ(reps[1]["net"], "net0+");
+  EXPECT_NE(r.out.find("one node selected (node1): its ranks run on this machine"), std::string::npos) << r.out;
+  r = sh(launch("-H " + hf + " --force_multi " + ssh_args() + " " + report_command()));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  reps = by_rank(r.out);
+  ASSERT_EQ(reps.size(), 2u) << r.out;
+  EXPECT_EQ(reps[1]["net"], "net1+");
+  EXPECT_EQ(reps[1]["master"], "10.77.0.2:29500");
+}
+
+TEST_F(LaunchNetns, ProgramMissingOnTheNodes) {
+  std::string hf = hostfile(kThreeNodes);
+  Result r = sh(launch("-H " + hf + " " + ssh_args() + " -- /nonexistent/zt-prog"));
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("cannot run '/nonexistent/zt-prog': not found or not executable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("zerotune launch: could not start the ranks on node"), std::string::npos) << r.out;
+}
+
 TEST_F(LaunchNetns, PdshRunner) {
   std::string hf = hostfile(kThreeNodes);
   rig_->write_file("work_PdshRunner/.deepspeed_env", "ZT_TEST_DS_ENV=from-file\n");
@@ -283,11 +307,12 @@ TEST_F(LaunchNetns, NoSshNodesStartedByHand) {
   expect_three_node_reports(all, work_);
   // a node started with another hostfile is refused, and the job fails on node 0 naming it
   std::string other = hostfile("node0 slots=2\nnode1 slots=1\nnode2 slots=1\n");
-  Background n0(launch("-H " + hf + " --no_ssh --node_rank 0 -- sleep 30", secret, 0), work_ + "/bad0");
-  Background n1(launch("-H " + other + " --no_ssh --node_rank 1 -- sleep 30", secret, 1), work_ + "/bad1");
+  Background n0(launch("-H " + hf + " --no_ssh --node_rank 0 --no_local_rank -- sleep 30", secret, 0), work_ + "/bad0");
+  Background n1(launch("-H " + other + " --no_ssh --node_rank 1 --no_local_rank -- sleep 30", secret, 1), work_ + "/bad1");
   EXPECT_NE(n1.wait(20000), 0) << n1.output();
   EXPECT_NE(n1.output().find("the launcher refused this node: node 1 (node1) was started with a different hostfile"),
             std::string::npos)
-      << n1.output();
+      << n1.output() << "\nnode 0:\n" << n0.output();
   EXPECT_NE(n0.wait(20000), 0) << n0.output();
+  EXPECT_NE(n0.output().find("was started with a different hostfile"), std::string::npos) << n0.output();
 }
