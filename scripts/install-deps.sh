@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev nlohmann-json3-dev
       clang libclang-rt-14-dev python3-numpy python3-yaml zlib1g-dev libzstd-dev libsnappy-dev
       libssl-dev libgloo-dev
-      iproute2 openssh-client openssh-server pdsh openmpi-bin)  # launcher: runners, and netns hosts with sshd in tests
+      iproute2 openssh-client openssh-server pdsh openmpi-bin slurm-wlm munge)  # launcher: runners; netns test hosts
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

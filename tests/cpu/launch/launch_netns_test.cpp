@@ -1,6 +1,6 @@
 // `zerotune launch` across real hosts: three network namespaces with their own sshd (netns_rig.hpp). Ranks
 // report their environment; selections, failures (a killed rank, a lost agent, an unreachable node, a refused
-// key), the pdsh and openmpi runners and --no_ssh are checked from what the ranks and the launcher print, and no
+// key), the pdsh, openmpi and slurm runners and --no_ssh are checked from what the ranks and the launcher print, and no
 // process may be left in any host afterwards.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -286,6 +286,17 @@ TEST_F(LaunchNetns, OpenmpiRunner) {
   rig_->write_file("work_OpenmpiRunner/.deepspeed_env", "ZT_TEST_DS_ENV=from-file\n");
   Result r = sh(launch("-H " + hf + " --launcher openmpi " + report_command(),
                     "NCCL_DEBUG=INFO OMPI_MCA_plm_rsh_args=\"-F " + rig_->ssh_config() + "\""));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  expect_three_node_reports(r.out, work_);
+}
+
+TEST_F(LaunchNetns, SlurmRunner) {
+  std::string log;
+  ASSERT_TRUE(rig_->start_slurm(log)) << log;
+  std::string hf = hostfile(kThreeNodes);
+  rig_->write_file("work_SlurmRunner/.deepspeed_env", "ZT_TEST_DS_ENV=from-file\n");
+  Result r = sh(launch("-H " + hf + " --launcher slurm " + report_command(),
+                       "NCCL_DEBUG=INFO SLURM_CONF=" + rig_->slurm_conf()));
   ASSERT_EQ(r.rc, 0) << r.out;
   expect_three_node_reports(r.out, work_);
 }

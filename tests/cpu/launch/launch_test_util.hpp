@@ -100,7 +100,7 @@ inline std::vector<std::map<std::string, std::string>> reports(const std::string
 inline std::string report_command() {
   return "-- sh -c 'echo REPORT prefix_check=1 rank=$RANK local=$LOCAL_RANK world=$WORLD_SIZE local_size=$LOCAL_SIZE "
          "cross=$CROSS_RANK cross_size=$CROSS_SIZE master=$MASTER_ADDR:$MASTER_PORT cvd=${CUDA_VISIBLE_DEVICES-unset} "
-         "secret_len=${#ZEROTUNE_JOB_SECRET} host=$ZEROTUNE_HOST net=$(ls /sys/class/net | grep -v ^lo$ | tr \"\\n\" +) "
+         "secret_len=${#ZEROTUNE_JOB_SECRET} host=$ZEROTUNE_HOST net=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \" \" | grep -v ^lo$ | tr \"\\n\" +) "
          "nccl_if=${NCCL_SOCKET_IFNAME-unset} gloo_if=${GLOO_SOCKET_IFNAME-unset} nccl_debug=${NCCL_DEBUG-unset} "
          "ds_env=${ZT_TEST_DS_ENV-unset} cwd=$(pwd) args=$*' sh";
 }

@@ -32,7 +32,7 @@ class NetnsRig {
  public:
   // Creates `n` hosts. Returns nullptr with `why` set when network namespaces cannot be used on this machine (the
   // only reason to skip); throws std::runtime_error when they can but the rig does not come up (a real failure).
-  static std::unique_ptr<NetnsRig> create(int n, std::string& why) {
+  static std::unique_ptr<NetnsRig> create(int n, std::string& why, bool homes = false) {
     int rc = 0;
     std::string probe = run_capture("bash " + script() + " probe 2>&1", rc);
     if (rc != 0) {
@@ -45,7 +45,7 @@ class NetnsRig {
     std::filesystem::remove_all(dir);
     std::unique_ptr<NetnsRig> rig(new NetnsRig(dir.string()));
     std::string out = run_capture("bash " + script() + " up " + rig->dir_ + " " + std::to_string(n) + " " +
-                                      std::to_string(::getpid()) + " 2>&1",
+                                      std::to_string(::getpid()) + (homes ? " homes" : "") + " 2>&1",
                                   rc);
     if (rc != 0) throw std::runtime_error("netns rig did not come up:\n" + out);
     std::istringstream env(read_text(rig->dir_ + "/rig.env"));
@@ -68,6 +68,7 @@ class NetnsRig {
   std::string addr(int i) const { return var("RIG_ADDR_" + std::to_string(i)); }
   std::string name(int i) const { return var("RIG_NAME_" + std::to_string(i)); }
   std::string ifname(int i) const { return var("RIG_IF_" + std::to_string(i)); }
+  std::string home(int i) const { return var("RIG_HOME_" + std::to_string(i)); }  // only with create(..., true)
   std::string ssh_config() const { return var("RIG_SSH_CONFIG"); }
   std::string ssh_config_refused() const { return var("RIG_SSH_CONFIG_REFUSED"); }
   std::string unreachable() const { return var("RIG_UNREACHABLE"); }
@@ -90,6 +91,14 @@ class NetnsRig {
     eventually([&] { return (left = stray_processes()).empty(); }, timeout_ms);
     return left;
   }
+  // Starts a Slurm cluster over the hosts (netns_rig.sh slurm): false with the daemons' logs in `log` when it does
+  // not come up. Clients need SLURM_CONF=slurm_conf() in their environment.
+  bool start_slurm(std::string& log) const {
+    int rc = 0;
+    log = run_capture("bash " + script() + " slurm " + dir_ + " 2>&1", rc);
+    return rc == 0;
+  }
+  std::string slurm_conf() const { return dir_ + "/slurm/slurm.conf"; }
   std::string write_file(const std::string& name, const std::string& text) const {
     std::string p = dir_ + "/" + name;
     std::ofstream(p) << text;

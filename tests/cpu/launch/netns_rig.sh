@@ -4,10 +4,16 @@
 # keys made here. Needs root, iproute2 and openssh-server. API (also wrapped by netns_rig.hpp):
 #
 #   netns_rig.sh probe                 exit 0 when `ip netns` works here (else prints why)
-#   netns_rig.sh up DIR N [OWNER_PID]  create N hosts; writes DIR/rig.env (see below), keys, ssh_config, known_hosts
+#   netns_rig.sh up DIR N [OWNER_PID] [homes]
+#                                      create N hosts; writes DIR/rig.env (see below), keys, ssh_config, known_hosts;
+#                                      `homes`: root's home on host i is DIR/home<i> (its own ~/.ssh, whose
+#                                      authorized_keys sshd also reads), RIG_HOME_<i> in rig.env
 #   netns_rig.sh down DIR              kill every process in the rig's namespaces, delete them, remove /etc/netns/*
 #   netns_rig.sh procs DIR             list processes in the host namespaces other than their sshd ("NS PID CMD")
 #   netns_rig.sh gc                    tear down rigs whose owner process is gone (left by a crashed test)
+#   netns_rig.sh slurm DIR             start a Slurm cluster on the hosts (Debian slurm-wlm + munge): munged in the
+#                                      bridge namespace, slurmctld on node0, a slurmd on every host (own UTS
+#                                      namespace named node<i>); clients need SLURM_CONF=DIR/slurm/slurm.conf
 #
 # Host i (0-based) lives in namespace zt<OWNER>h<i>, has interface net<i> with address 10.77.0.<i+1>/24, is called
 # node<i> (an /etc/netns/<ns>/hosts file, seen by processes started with `ip netns exec`, and by everything its sshd
@@ -44,7 +50,7 @@ probe)
   ip netns del "$p"
   ;;
 up)
-  dir=$2; n=$3; owner=${4:-$PPID}
+  dir=$2; n=$3; owner=${4:-$PPID}; homes=${5:-}
   id=zt$owner
   [ -x $sshd ] || { echo "netns_rig: $sshd missing (Debian package openssh-server)" >&2; exit 1; }
   mkdir -p "$dir"
@@ -101,6 +107,12 @@ EOF
     ip -n "$ns" link set "net$i" up
     mkdir -p "/etc/netns/$ns"
     printf '%s' "$hosts" >"/etc/netns/$ns/hosts"
+    if [ "$homes" = homes ]; then
+      # root's home as this host's passwd says (bound over /etc/passwd for its sshd and `ip netns exec` commands)
+      mkdir -p "$dir/home$i"
+      sed -E "s|^(root:[^:]*:0:0:[^:]*:)[^:]*:|\1$dir/home$i:|" /etc/passwd >"/etc/netns/$ns/passwd"
+      echo "RIG_HOME_$i=$dir/home$i"
+    fi
     ssh-keygen -q -t ed25519 -N '' -C "zt-rig-host$i" -f "$dir/host$i"
     echo "node$i,$addr $(cut -d' ' -f1,2 "$dir/host$i.pub")" >>"$dir/known_hosts"
     cat >"$dir/sshd$i.conf" <<EOF
@@ -108,7 +120,7 @@ Port 22
 ListenAddress $addr
 HostKey $dir/host$i
 PidFile $dir/sshd$i.pid
-AuthorizedKeysFile $dir/authorized_keys
+AuthorizedKeysFile $dir/authorized_keys${homes:+ .ssh/authorized_keys}
 StrictModes no
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -158,15 +170,77 @@ down)
 procs)
   dir=$2
   . "$dir/rig.env"
+  keep=" $(cat "$dir"/*.pid "$dir"/slurm/*.pid 2>/dev/null | tr '\n' ' ' || true) "  # the rig's own daemons
+  ctld=" $(cat "$dir"/slurm/slurmctld.pid 2>/dev/null || true) "
   for ((i = 0; i < RIG_N; i++)); do
     ns_var=RIG_NS_$i
     ns=${!ns_var}
-    keep=$(cat "$dir/sshd$i.pid" 2>/dev/null || echo none)
     for pid in $(ip netns pids "$ns"); do
-      [ "$pid" = "$keep" ] && continue
+      case "$keep" in *" $pid "*) continue ;; esac
+      ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+      case "$ctld" in *" $ppid "*) continue ;; esac  # slurmctld's slurmscriptd
       echo "$ns $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
     done
   done
+  ;;
+slurm)
+  dir=$2
+  . "$dir/rig.env"
+  s=$dir/slurm
+  for p in /usr/sbin/munged /usr/sbin/slurmctld /usr/sbin/slurmd; do
+    [ -x $p ] || { echo "netns_rig: $p missing (Debian packages slurm-wlm and munge)" >&2; exit 1; }
+  done
+  mkdir -p "$s/state" "$s/log"
+  dd if=/dev/urandom of="$s/munge.key" bs=1024 count=1 status=none
+  chmod 600 "$s/munge.key"
+  nodes=""
+  for ((i = 0; i < RIG_N; i++)); do
+    nodes+="NodeName=node$i NodeAddr=$subnet.$((i + 1)) CPUs=$(nproc) State=UNKNOWN"$'\n'
+    mkdir -p "$s/spool.node$i"
+  done
+  cat >"$s/slurm.conf" <<EOF
+ClusterName=ztrig
+SlurmctldHost=node0($subnet.1)
+AuthType=auth/munge
+AuthInfo=socket=$s/munge.sock
+CredType=cred/munge
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$s/state
+SlurmdSpoolDir=$s/spool.%n
+SlurmctldPidFile=$s/slurmctld.pid
+SlurmdPidFile=$s/slurmd.%n.pid
+SlurmctldLogFile=$s/log/slurmctld.log
+SlurmdLogFile=$s/log/slurmd.%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SwitchType=switch/none
+MpiDefault=none
+ReturnToService=2
+SchedulerType=sched/builtin
+SelectType=select/linear
+${nodes}PartitionName=rig Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+  export SLURM_CONF=$s/slurm.conf
+  ip netns exec "$RIG_SWITCH_NS" /usr/sbin/munged -f --socket="$s/munge.sock" --key-file="$s/munge.key" \
+    --pid-file="$s/munged.pid" --log-file="$s/log/munged.log" --seed-file="$s/munge.seed"
+  ip netns exec "${RIG_ID}h0" unshare --uts sh -c "hostname node0; exec /usr/sbin/slurmctld -f $SLURM_CONF"
+  # slurmd keeps the machine's mount namespace (nsenter, not ip netns exec, which remounts /sys without the
+  # cgroup hierarchy slurmd needs); its own UTS namespace gives it its node name.
+  for ((i = 0; i < RIG_N; i++)); do
+    nsenter --net="/run/netns/${RIG_ID}h$i" unshare --uts sh -c "hostname node$i; exec /usr/sbin/slurmd -f $SLURM_CONF"
+  done
+  for ((t = 0; t < 100; t++)); do
+    idle=$(ip netns exec "${RIG_ID}h0" sinfo -h -o '%t %D' 2>/dev/null | awk '$1 == "idle" {print $2}')
+    [ "$idle" = "$RIG_N" ] && exit 0
+    sleep 0.1
+  done
+  echo "netns_rig: the Slurm nodes did not become idle:" >&2
+  ip netns exec "${RIG_ID}h0" sinfo >&2 || true
+  tail -n 5 "$s"/log/*.log >&2 || true
+  exit 1
   ;;
 gc)
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^zt[0-9]+(h[0-9]+|sw)$' || true); do
