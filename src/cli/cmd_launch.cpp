@@ -1,6 +1,7 @@
 // `zerotune launch` (DeepSpeed's launcher flags; runs `zerotune train ...` or `-- <command>` as every rank, on this
 // machine or across the hostfile's nodes) and the hidden `zerotune launch-agent` that runners start on each node.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <climits>
@@ -316,6 +317,12 @@ int cmd_launch(const std::vector<std::string>& argv) {
 
 int cmd_launch_agent(const std::vector<std::string>& argv) {
   ::signal(SIGPIPE, SIG_IGN);
+  // The runner's process on this node (sshd's session, orted, slurmstepd, the launcher) is our parent: when it
+  // goes, so do we (SIGTERM: our ranks are stopped first), even before the control connection is up.
+  // A parent that died before the prctl leaves us adopted by init: the job is over already.
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (parent == 1 || ::getppid() != parent) return 1;
   Args a("launch-agent",
          "Internal: the per-node agent that `zerotune launch` starts through ssh, pdsh, mpirun or srun.",
          {{"coordinator", FlagKind::string, "", "HOST:PORT of the launcher's control socket", true, {}},

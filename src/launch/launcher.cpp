@@ -353,6 +353,13 @@ void Coordinator::finish_runners() {
       }
     }
   };
+  // After a failure, runners whose agents never connected have nothing to wind down: they go at once.
+  if (failure_)
+    for (auto& r : runners_) {
+      bool connected = false;
+      for (int node : r->cmd.nodes) connected = connected || nodes_[size_t(node)].phase != NodeState::waiting;
+      if (!connected && !r->exited) r->child.signal(SIGTERM);
+    }
   if (!wait_all(3000)) {
     for (auto& r : runners_)
       if (!r->exited) r->child.signal(SIGTERM);
