@@ -193,6 +193,25 @@ TEST_F(LaunchNetns, LostAgentEndsTheJob) {
       << job.output();
 }
 
+TEST_F(LaunchNetns, FrozenAgentIsLostByHeartbeat) {
+  std::string hf = hostfile(kThreeNodes);
+  Background job(launch("-H " + hf + " " + ssh_args() + " --no_local_rank -- sh -c 'echo up; exec sleep 60'"), work_ + "/out");
+  ASSERT_TRUE(eventually([&] { return job.output().find("[rank 2] up") != std::string::npos; }, 20000)) << job.output();
+  std::string agent;
+  for (std::istringstream in(rig_->stray_processes()); std::getline(in, agent);)
+    if (agent.rfind(rig_->ns(1) + " ", 0) == 0 && agent.find("launch-agent") != std::string::npos) break;
+  ASSERT_NE(agent.find("launch-agent"), std::string::npos) << rig_->stray_processes();
+  pid_t pid = pid_t(std::stol(agent.substr(agent.find(' ') + 1)));
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);  // its connection stays open but falls silent
+  int rc = job.wait(10000);
+  ::kill(pid, SIGCONT);  // woken up, it finds its runner gone and stops its ranks (TearDown checks)
+  ASSERT_NE(rc, -1) << job.output();
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(job.output().find("zerotune launch: lost contact with the agent on node1 (no heartbeat for 3 s)"),
+            std::string::npos)
+      << job.output();
+}
+
 TEST_F(LaunchNetns, CtrlCReachesEveryNode) {
   std::string hf = hostfile(kThreeNodes);
   Background job(launch("-H " + hf + " " + ssh_args() + " --no_local_rank -- sh -c 'trap \"echo got-INT; exit 5\" INT; "
