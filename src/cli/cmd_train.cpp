@@ -16,7 +16,9 @@
 #include "dist/rendezvous.hpp"
 #include "dist/zero.hpp"
 #include "io/model_io.hpp"
+#include "io/peft_adapter.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/checkpoint.hpp"
 #include "train/train_config.hpp"
 #include "train/train_settings.hpp"
 #include "train/trainer.hpp"
@@ -212,6 +214,28 @@ int cmd_train(const std::vector<std::string>& argv) {
   lo.rank = rank;
   if (compute == DType::f16) lo.loss_scaler = s.loss_scaler;
   train::Trainer trainer(engine, lo, &metrics);
+
+  // checkpoints: resume (every rank reads the saved slices it owns now), then save as the loop goes
+  const std::string ckpt_root = cfg.output_dir ? (fs::path(*cfg.output_dir) / "checkpoints").string() : std::string();
+  const train::RunShape run_shape{int64_t(plan.train_batches.size()), s.micro_batch_size * world, s.gradient_accumulation_steps};
+  const Json run_config = {{"flags", train::train_config_json(cfg)}, {"settings", train::train_settings_json(s)}};
+  if (cfg.resume)
+    if (auto dir = train::agree_resume_checkpoint(*cfg.resume, ckpt_root, *comm, dev))
+      train::restore_checkpoint(train::read_checkpoint_manifest(*dir), trainer, run_shape, run_config);
+  std::unique_ptr<train::CheckpointWriter> ckpt_writer;
+  if (cfg.save_steps > 0 || cfg.save_each_epoch) {
+    train::CheckpointOptions co;
+    co.root = ckpt_root;
+    co.save_steps = cfg.save_steps;
+    co.save_each_epoch = cfg.save_each_epoch;
+    co.save_total_limit = cfg.save_total_limit;
+    co.run = run_shape;
+    co.config = run_config;
+    co.model_name_or_path = fs::absolute(model_dir).string();
+    co.crash_during_save_step = env_int("ZEROTUNE_TEST_CRASH_DURING_SAVE", -1);  // tests only: kill -9 mid-write
+    ckpt_writer = std::make_unique<train::CheckpointWriter>(trainer, co);
+    trainer.set_observer(ckpt_writer.get());
+  }
   log::info("***** Running training: " + std::to_string(plan.train_batches.size()) + " micro-batches per epoch, " +
             std::to_string(trainer.num_training_steps(int64_t(plan.train_batches.size()))) + " optimizer steps *****");
   train::LoopResult r = trainer.train(train_set, eval_set, plan);
@@ -233,6 +257,19 @@ int cmd_train(const std::vector<std::string>& argv) {
       for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
         if (fs::exists(fs::path(model_dir) / f)) fs::copy_file(fs::path(model_dir) / f, fs::path(out) / f, fs::copy_options::overwrite_existing);
       log::info("saving the final model to " + out + (lora.enabled() ? " (LoRA merged)" : ""));
+      if (lora.enabled()) {
+        const auto others = non_lora_trainable(engine.layout());
+        if (others.empty()) {
+          const std::string adir = (fs::path(out) / "adapter").string();
+          save_peft_adapter(engine.layout(), lora, [&](const std::string& n) { return full.at(n); }, adir, compute,
+                            fs::absolute(model_dir).string());
+          log::info("saving the LoRA adapter (PEFT format) to " + adir);
+        } else {
+          log::info("no PEFT adapter written: " + std::to_string(others.size()) + " parameters besides the LoRA matrices trained "
+                    "too (e.g. " + others[0] + "), which an adapter would lose; " + out + " has the merged model (train with "
+                    "--only_optimize_lora for an adapter)");
+        }
+      }
     }
     comm->barrier();
   }

@@ -16,6 +16,7 @@ struct Command {
 int cmd_init(const std::vector<std::string>& args);
 int cmd_score(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);

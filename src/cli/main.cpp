@@ -13,6 +13,7 @@ using namespace zt::cli;
 
 static const Command kCommands[] = {
     {"train", "DeepSpeed-Chat step 1: supervised fine-tuning with the same flags and ds_config.json", cmd_train},
+    {"export", "a training checkpoint as a Hugging Face model (LoRA merged) or a PEFT adapter", cmd_export},
     {"data", "dataset tools: split, read, sampler, prepare (tokenised cache), inspect", cmd_data},
     {"tokenize", "encode/decode JSON lines with a Hugging Face tokenizer.json, as transformers does", cmd_tokenize},
     {"bench", "time training steps on one GPU with random weights (Llama-3-8B shape); prints a JSON line", cmd_bench},

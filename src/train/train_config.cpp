@@ -71,6 +71,13 @@ std::vector<Flag> train_flags() {
         "a DeepSpeed ds_config.json; flags fill its \"auto\" values; without it DeepSpeed-Chat's step-1 config is used"),
       F("assistant_only_loss", FlagKind::boolean, "", x + "train on the response only: prompt tokens get label -100"),
       F("metrics_file", FlagKind::string, "", x + "append per-step metrics as JSON lines to this file"),
+      F("save_steps", FlagKind::integer, "0",
+        x + "write a resumable checkpoint to <output_dir>/checkpoints/step_<N>/ every N optimizer steps (0: none)"),
+      F("save_each_epoch", FlagKind::boolean, "", x + "write a resumable checkpoint at the end of each epoch"),
+      F("save_total_limit", FlagKind::integer, "0", x + "keep only the newest N complete checkpoints (0: keep all)"),
+      F("resume", FlagKind::string, "",
+        x + "continue a saved run: 'auto' (the latest complete checkpoint under --output_dir; none: start fresh) or a "
+            "checkpoint directory; any number of ranks and ZeRO stage"),
   };
   for (Flag& f : flags)
     if (f.name == "model_name_or_path") f.required = true;
@@ -232,6 +239,10 @@ TrainConfig train_config_from_values(const FlagValues& values) {
   opt_str("deepspeed_config", c.deepspeed_config);
   sw("assistant_only_loss", c.assistant_only_loss);
   opt_str("metrics_file", c.metrics_file);
+  i64("save_steps", c.save_steps);
+  sw("save_each_epoch", c.save_each_epoch);
+  i64("save_total_limit", c.save_total_limit);
+  opt_str("resume", c.resume);
   validate_train_config(c);
   return c;
 }
@@ -278,6 +289,16 @@ void validate_train_config(TrainConfig& c) {
   if (c.output_dir) check(!c.output_dir->empty(), "--output_dir must not be empty", "leave the flag out to save nothing");
   if (c.deepspeed_config) check(!c.deepspeed_config->empty(), "--deepspeed_config must not be empty");
   if (c.metrics_file) check(!c.metrics_file->empty(), "--metrics_file must not be empty");
+  non_negative(c.save_steps, "save_steps");
+  non_negative(c.save_total_limit, "save_total_limit");
+  const bool saves = c.save_steps > 0 || c.save_each_epoch;
+  check(!saves || c.output_dir, std::string("--") + (c.save_steps > 0 ? "save_steps" : "save_each_epoch") + " needs --output_dir",
+        "checkpoints go to <output_dir>/checkpoints/step_<N>/");
+  if (c.resume) {
+    check(!c.resume->empty(), "--resume must not be empty", "--resume auto, or a checkpoint directory");
+    check(*c.resume != "auto" || c.output_dir, "--resume auto needs --output_dir",
+          "auto picks the latest complete checkpoint under <output_dir>/checkpoints; or give the checkpoint directory");
+  }
 }
 
 Json train_config_json(const TrainConfig& c) {
@@ -318,6 +339,10 @@ Json train_config_json(const TrainConfig& c) {
   j["deepspeed_config"] = c.deepspeed_config ? Json(*c.deepspeed_config) : Json(nullptr);
   j["assistant_only_loss"] = c.assistant_only_loss;
   j["metrics_file"] = c.metrics_file ? Json(*c.metrics_file) : Json(nullptr);
+  j["save_steps"] = c.save_steps;
+  j["save_each_epoch"] = c.save_each_epoch;
+  j["save_total_limit"] = c.save_total_limit;
+  j["resume"] = c.resume ? Json(*c.resume) : Json(nullptr);
   return j;
 }
 

@@ -60,6 +60,10 @@ struct TrainConfig {
   // ---- zerotune extras (not in DeepSpeed-Chat) ----
   bool assistant_only_loss = false;                        // --assistant_only_loss: labels -100 on prompt tokens too
   std::optional<std::string> metrics_file;                 // --metrics_file: JSONL of per-step metrics
+  int64_t save_steps = 0;                                  // --save_steps: a checkpoint every N global steps (0: none)
+  bool save_each_epoch = false;                            // --save_each_epoch: a checkpoint at each epoch's end
+  int64_t save_total_limit = 0;                            // --save_total_limit: keep the newest N checkpoints (0: all)
+  std::optional<std::string> resume;                       // --resume auto|<dir>: continue a saved run
 
   // Flags the user gave explicitly (names without dashes). Decides ds_config conflicts: an explicit flag
   // that disagrees with an explicit ds_config value is an error; a default never is (the file wins).

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -90,6 +91,18 @@ double Trainer::rank_mean(double v) const {
   return h.dtype() == DType::f32 ? double(h.data<float>()[0]) : h.data<double>()[0];
 }
 
+void Trainer::resume_at(const LoopPosition& pos) {
+  check(pos.epoch >= 0 && pos.step_in_epoch >= 0 && pos.micro_steps >= 0 && pos.applied_steps >= 0 && pos.skipped_steps >= 0,
+        "internal: a negative loop position to resume at");
+  check(bool(scaler_) == pos.loss_scaler.has_value(),
+        std::string("the checkpoint ") + (pos.loss_scaler ? "has" : "has no") + " fp16 loss-scaler state but this run " +
+            (scaler_ ? "trains in fp16" : "does not train in fp16"),
+        "resume with the --dtype (or ds_config fp16/bf16 section) the checkpoint was written with");
+  optimizer_->set_step_count(pos.optimizer_step);
+  if (scaler_) scaler_->load_state(*pos.loss_scaler);
+  start_ = pos;
+}
+
 int64_t Trainer::num_training_steps(int64_t micro_batches_per_epoch) const {
   return GradAccumulation::num_training_steps(opt_.epochs, micro_batches_per_epoch, opt_.gradient_accumulation_steps);
 }
@@ -128,6 +141,20 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
   LrScheduler sched(opt_.schedule, opt_.num_warmup_steps, total_steps, base_lrs, opt_.groups.learning_rate);
   GradAccumulation acc(opt_.gradient_accumulation_steps);
   const bool tty = opt_.progress && ::isatty(2);
+  const LoopPosition start = start_.value_or(LoopPosition{});
+  sched.set_last_step(start.scheduler_step);
+  acc.set_micro_steps(start.micro_steps);
+  res.applied_steps = start.applied_steps;
+  res.skipped_steps = start.skipped_steps;
+  // Checkpoint hook at a boundary: where the next micro-batch is, and whether an epoch ended in this window.
+  auto boundary = [&](int64_t epoch, int64_t next_step) {
+    if (!observer_) return;
+    LoopPosition p{epoch, next_step, acc.micro_steps(), res.applied_steps, res.skipped_steps, sched.last_step(),
+                   optimizer_->step_count(), std::nullopt};
+    if (scaler_) p.loss_scaler = scaler_->state();
+    const int64_t m = acc.micro_steps(), w = acc.gas();
+    observer_->on_boundary(p, per_epoch > 0 && m / per_epoch > std::max<int64_t>(m - w, 0) / per_epoch);
+  };
 
   auto run_eval = [&](const std::string& when) {
     EvalResult e = evaluate(eval, plan.eval_batches);
@@ -136,17 +163,18 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
                                   ", loss: " + fmt("%.6g", e.loss));
     if (metrics_) metrics_->log_scalars(res.applied_steps, {{"eval/loss", e.loss}, {"eval/ppl", e.perplexity}});
   };
-  if (!plan.eval_batches.empty()) run_eval("Epoch 0/" + std::to_string(opt_.epochs));
+  if (!plan.eval_batches.empty() && !start_) run_eval("Epoch 0/" + std::to_string(opt_.epochs));
 
   engine_.zero_grad();
   double window_loss = 0;
   int64_t window_n = 0, window_tokens = 0, window_samples = 0;
   double t_window = now(), t_start = now();
-  for (int64_t epoch = 0; epoch < opt_.epochs; ++epoch) {
+  for (int64_t epoch = start.epoch; epoch < opt_.epochs; ++epoch) {
+    const int64_t first = epoch == start.epoch ? std::min(start.step_in_epoch, per_epoch) : 0;
     if (opt_.rank == 0)
-      log::info("Beginning of Epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs) + ", Total Micro Batches " +
-                std::to_string(per_epoch));
-    for (int64_t step = 0; step < per_epoch; ++step) {
+      log::info((first ? "Resuming Epoch " : "Beginning of Epoch ") + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs) +
+                ", Total Micro Batches " + std::to_string(per_epoch) + (first ? " (from micro-batch " + std::to_string(first + 1) + ")" : ""));
+    for (int64_t step = first; step < per_epoch; ++step) {
       model::PackedBatch pb = make_batch(train, plan.train_batches[step]);
       model::RunOptions ro;
       ro.training = true;
@@ -186,6 +214,7 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
                                   {{"train/loss_scale", su.previous_scale}, {"train/skipped_steps", double(res.skipped_steps)}});
           window_loss = 0, window_n = 0, window_tokens = 0, window_samples = 0;
           t_window = now();
+          boundary(epoch, step + 1);
           continue;
         }
         const double scaled_norm = engine_.grad_norm();
@@ -230,6 +259,7 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
       }
       window_loss = 0, window_n = 0, window_tokens = 0, window_samples = 0;
       t_window = now();
+      boundary(epoch, step + 1);
     }
     if (tty && opt_.rank == 0) std::fprintf(stderr, "\r\033[K");
     if (!plan.eval_batches.empty()) run_eval("Epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt_.epochs));
@@ -238,6 +268,12 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
     log::warn(std::to_string(acc.pending()) + " trailing micro-batch(es) did not fill a gradient-accumulation window and were not applied"
               " (DeepSpeed behaves the same)");
   res.train_seconds = now() - t_start;
+  if (observer_) {
+    LoopPosition p{opt_.epochs, 0, acc.micro_steps(), res.applied_steps, res.skipped_steps, sched.last_step(),
+                   optimizer_->step_count(), std::nullopt};
+    if (scaler_) p.loss_scaler = scaler_->state();
+    observer_->on_end(p);
+  }
   if (resident_)
     engine_.gather([&](int u, const model::UnitParams& src) {
       const model::UnitParams& dst = resident_->unit_params(u);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,31 @@ struct LoopOptions {
   std::optional<LossScalerConfig> loss_scaler;
 };
 
+// Where the loop stands at a gradient-accumulation boundary: what a checkpoint records and a resume restores (the
+// masters and AdamW moments the checkpoint reads from the engine's segments and optimizer()).
+struct LoopPosition {
+  int64_t epoch = 0;           // epoch of the next micro-batch (0-based)
+  int64_t step_in_epoch = 0;   // index of the next micro-batch in it; == micro-batches per epoch: only its evaluation is left
+  int64_t micro_steps = 0;     // micro-steps done, counted across epochs (GradAccumulation; seeds dropout)
+  int64_t applied_steps = 0;   // optimizer steps applied
+  int64_t skipped_steps = 0;   // fp16 windows skipped on overflow
+  int64_t scheduler_step = 0;  // LR scheduler steps taken
+  int64_t optimizer_step = 0;  // AdamW's bias-correction step count
+  std::optional<LossScaler::State> loss_scaler;  // fp16 only
+  int64_t global_step() const { return applied_steps + skipped_steps; }  // the step metrics and checkpoints are named by
+};
+
+// What train() tells a checkpointer, on every rank.
+class LoopObserver {
+ public:
+  virtual ~LoopObserver() = default;
+  // After each gradient-accumulation boundary (an applied or an fp16-skipped step), gradients zeroed. `epoch_ended`:
+  // an epoch ended within this window (at its last micro-step or earlier).
+  virtual void on_boundary(const LoopPosition& pos, bool epoch_ended) = 0;
+  // When train() is about to return (after the last evaluation).
+  virtual void on_end(const LoopPosition& pos) = 0;
+};
+
 struct EvalResult {
   double loss = 0, perplexity = 0;
 };
@@ -61,7 +87,7 @@ struct LoopResult {
   std::vector<double> grad_norms;    // global norm before clipping, per applied step
   std::vector<double> lrs;           // lr of the first group at each applied step
   std::vector<EvalResult> evals;     // before training, then after each epoch
-  int64_t applied_steps = 0, micro_steps = 0;
+  int64_t applied_steps = 0, micro_steps = 0;  // applied: since step 0 (resumed runs count the earlier ones); micro: this run's
   int64_t skipped_steps = 0;         // fp16 overflow: windows whose optimizer step (and LR step) was skipped
   std::vector<double> loss_scales;   // fp16: the scale each window's gradients were computed with
   double train_seconds = 0;
@@ -82,6 +108,14 @@ class Trainer {
   int64_t num_training_steps(int64_t micro_batches_per_epoch) const;
   const std::vector<ParamGroup>& groups() const { return groups_; }
 
+  // Checkpoint hooks: `observer` (owned by the caller) hears of every boundary and of the end of train().
+  void set_observer(LoopObserver* observer) { observer_ = observer; }
+  // Continue a saved run: train() starts at `pos` (skipping the evaluation before training). Sets the optimizer's step
+  // count and the loss scaler; the caller restored the masters (then engine().publish()) and optimizer() moments.
+  void resume_at(const LoopPosition& pos);
+  dist::ZeroEngine& engine() { return engine_; }
+  Optimizer& optimizer() { return *optimizer_; }
+
  private:
   void setup();
   model::PackedBatch make_batch(const SampleSet& set, const std::vector<int64_t>& idx) const;
@@ -95,6 +129,8 @@ class Trainer {
   std::vector<ParamGroup> groups_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LossScaler> scaler_;
+  LoopObserver* observer_ = nullptr;
+  std::optional<LoopPosition> start_;  // resume_at()
 };
 
 }  // namespace zt::train
