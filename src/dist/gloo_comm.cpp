@@ -10,6 +10,8 @@
 #include <gloo/transport/unbound_buffer.h>
 #include <gloo/types.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -53,6 +55,19 @@ class StoreAdapter : public gloo::rendezvous::Store {
   milliseconds timeout_;
 };
 
+// Gloo's TCP transport writes without MSG_NOSIGNAL: a peer that died would end this process with SIGPIPE instead
+// of an error the other ranks can report. Ignore SIGPIPE unless the program installed its own handler (every
+// socket write then fails with EPIPE, which Gloo and the store turn into errors).
+void ignore_sigpipe() {
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL && !(current.sa_flags & SA_SIGINFO)) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, nullptr);
+  }
+}
+
 std::string seconds(milliseconds t) { return std::to_string(t.count() / 1000) + " s"; }
 
 template <class T>
@@ -92,6 +107,7 @@ class GlooComm final : public Comm {
  public:
   GlooComm(TcpStore& store, const BackendOptions& o, std::shared_ptr<void> keep_alive)
       : rank_(o.rank), size_(o.size), timeout_(o.timeout), keep_alive_(std::move(keep_alive)) {
+    ignore_sigpipe();
     gloo::transport::tcp::attr attr;
     std::string where;
     if (!o.gloo_ifname.empty()) {

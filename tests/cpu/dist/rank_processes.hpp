@@ -106,6 +106,7 @@ inline std::vector<RankResult> run_ranks(int world, const std::function<int(int,
       out[size_t(r)].report += " [killed: still running after the test's limit]";
     } else {
       out[size_t(r)].status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      if (WIFSIGNALED(st)) out[size_t(r)].report += " [ended by signal " + std::to_string(WTERMSIG(st)) + "]";
     }
   }
   return out;
