@@ -227,10 +227,10 @@ TEST(GlooComm, MissingRankIsNamed) {
     auto comm = init_comm(rank_info_from_env(), Device::CPU());
     return 1;  // must not get here
   };
-  auto res = run_ranks(3, body, [](int) { return Env{{"ZEROTUNE_RDZV_TIMEOUT", "2"}}; }, 20s, {2});
+  auto res = run_ranks(3, body, [](int) { return Env{{"ZEROTUNE_RDZV_TIMEOUT", "3"}}; }, 20s, {2});
   for (int r = 0; r < 2; ++r) {
     EXPECT_EQ(res[size_t(r)].status, 2) << res[size_t(r)].report;
-    EXPECT_NE(res[size_t(r)].report.find("rank 2 (1 of 3) did not arrive at the rendezvous within 2 s"), std::string::npos)
+    EXPECT_NE(res[size_t(r)].report.find("rank 2 (1 of 3) did not arrive at the rendezvous within 3 s"), std::string::npos)
         << res[size_t(r)].report;
   }
 }
