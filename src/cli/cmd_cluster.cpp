@@ -7,6 +7,8 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cluster/deploy.hpp"
+#include "cluster/ssh_setup.hpp"
+#include "launch/env.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 
@@ -19,11 +21,13 @@ const char* kUsage =
     "subcommands:\n"
     "  init       write a deployment folder: one compose.yaml per server on an attachable overlay network, the\n"
     "             Dockerfile, the containers' hostfile, ds_config.json, .deepspeed_env and a README with every\n"
-    "             command in order\n\n"
-    "coming: ssh-setup (ssh trust among the containers) and doctor over every host of a hostfile; until then\n"
-    "run `zerotune doctor` in each container (the generated README says how).\n\n"
-    "example:\n"
-    "  zerotune cluster init --hostfile servers.txt --out cluster/ --subnet 10.88.0.0/24\n";
+    "             command in order\n"
+    "  ssh-setup  passwordless ssh from every node to every node: a key, verified host keys in known_hosts,\n"
+    "             every node's key authorized everywhere; prints the node-to-node matrix\n\n"
+    "then `zerotune doctor --hostfile H` checks every host, the network between them and a collective over all ranks.\n\n"
+    "examples:\n"
+    "  zerotune cluster init --hostfile servers.txt --out cluster/ --subnet 10.88.0.0/24\n"
+    "  zerotune cluster ssh-setup --hostfile /job/hostfile\n";
 
 int run_init(const std::vector<std::string>& argv) {
   Args a("cluster init",
@@ -112,6 +116,50 @@ int run_init(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int run_ssh_setup(const std::vector<std::string>& argv) {
+  Args a("cluster ssh-setup",
+         "Makes ssh among the nodes of --hostfile passwordless, as DeepSpeed's pdsh/ssh launchers and \"all containers\n"
+         "trust each other\" need, without ever turning host-key checking off:\n"
+         "  1. a key here (--key, default ~/.ssh/id_ed25519; made with ssh-keygen -t ed25519 when missing)\n"
+         "  2. each node's host key scanned (ssh-keyscan), compared with known_hosts (a changed key stops that node),\n"
+         "     recorded on first contact with its fingerprint printed; every later ssh runs with StrictHostKeyChecking=yes\n"
+         "  3. this key installed on every node with whatever access works once: a key or agent ssh already has, else\n"
+         "     ssh's own password prompt (one login per node); each node gets its own ~/.ssh/id_ed25519 when missing\n"
+         "  4. every node's public key authorized on every node, and every node's verified host key in every node's\n"
+         "     ~/.ssh/known_hosts (no private key leaves a machine)\n"
+         "  5. the proof: from each node (through ssh from here) ssh to every node with BatchMode=yes and no agent;\n"
+         "     the matrix (rows: from, columns: to) says ok or the error, and each problem gets its fix.\n"
+         "Exits 0 when every node reaches every node, else 1. Idempotent: run it again after adding a node.\n\n"
+         "examples:\n"
+         "  zerotune cluster ssh-setup --hostfile /job/hostfile            # as root in the cluster init containers\n"
+         "  zerotune cluster ssh-setup --hostfile servers.txt --user ubuntu --ssh_port 2222\n"
+         "  zerotune cluster ssh-setup --hostfile servers.txt --check       # only prove it and print the matrix\n"
+         "  zerotune cluster ssh-setup --hostfile servers.txt --ssh_args \"-J bastion.example.com\"",
+         {{"hostfile", FlagKind::string, "", "the nodes, DeepSpeed hostfile syntax (user@host allowed)", true, {}},
+          {"user", FlagKind::string, "", "login user for hosts written without user@ (default: ssh's)", false, {}},
+          {"ssh_port", FlagKind::integer, "-1", "the nodes' ssh port (also used node to node)", false, {}},
+          {"key", FlagKind::string, "", "this machine's key (default ~/.ssh/id_ed25519; created when missing)", false, {}},
+          {"ssh_args", FlagKind::string, "", "extra arguments for ssh from here, split like a shell (e.g. \"-J bastion\")", false, {}},
+          {"check", FlagKind::boolean, "", "change nothing: only prove node-to-node ssh and print the matrix", false, {}},
+          {"no_prompt", FlagKind::boolean, "", "never ask for a password: a node that accepts none of our keys is an error",
+           false, {}},
+          {"connect_timeout", FlagKind::integer, "10", "ssh ConnectTimeout in seconds", false, {}}});
+  if (!a.parse(argv)) return 0;
+  cluster::SshSetupOptions o;
+  o.hostfile = a.str("hostfile");
+  o.user = a.opt_str("user").value_or("");
+  o.ssh.port = int(a.integer("ssh_port"));
+  check(o.ssh.port == -1 || (o.ssh.port > 0 && o.ssh.port < 65536), "--ssh_port must be 1..65535");
+  o.ssh.extra_args = launch::shell_split(a.opt_str("ssh_args").value_or(""), "--ssh_args");
+  o.ssh.connect_timeout_s = int(a.integer("connect_timeout"));
+  check(o.ssh.connect_timeout_s > 0, "--connect_timeout must be at least 1 second");
+  o.matrix_timeout_s = std::min(o.ssh.connect_timeout_s, 5);
+  o.key = a.opt_str("key").value_or("");
+  o.check_only = a.flag("check");
+  o.allow_prompt = !a.flag("no_prompt");
+  return cluster::run_ssh_setup(o, std::cout);
+}
+
 }  // namespace
 
 int cmd_cluster(const std::vector<std::string>& argv) {
@@ -121,6 +169,7 @@ int cmd_cluster(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "init") return run_init(rest);
+  if (argv[0] == "ssh-setup") return run_ssh_setup(rest);
   fail("zerotune cluster: unknown subcommand '" + argv[0] + "'", "see zerotune cluster --help");
 }
 

@@ -24,5 +24,7 @@ int cmd_launch(const std::vector<std::string>& args);
 int cmd_launch_agent(const std::vector<std::string>& args);
 int cmd_doctor(const std::vector<std::string>& args);
 int cmd_cluster(const std::vector<std::string>& args);
+int cmd_comm_bench(const std::vector<std::string>& args);
+int cmd_port_probe(const std::vector<std::string>& args);
 
 }  // namespace zt::cli

@@ -21,8 +21,10 @@ static const Command kCommands[] = {
     {"score", "print the mean next-token cross-entropy of a model on token-id lines (jsonl)", cmd_score},
     {"launch", "run a job's ranks here or on a hostfile's nodes (DeepSpeed's launcher flags; train or -- cmd)", cmd_launch},
     {"launch-agent", nullptr, cmd_launch_agent},  // internal: what `launch` starts on each node (not listed)
-    {"doctor", "check this host for training: GPUs, driver/CUDA, NCCL, shm, ulimits, RDMA, network, disk, docker", cmd_doctor},
-    {"cluster", "cluster bring-up: init writes compose files, Dockerfile, hostfile, ds_config and a README", cmd_cluster},
+    {"doctor", "check this host (or every host of a hostfile) for training: GPUs, CUDA, NCCL, network, disk, collectives", cmd_doctor},
+    {"cluster", "cluster bring-up: init writes compose files, Dockerfile, hostfile, ds_config and a README; ssh-setup", cmd_cluster},
+    {"comm-bench", nullptr, cmd_comm_bench},  // internal: the collective test `doctor --hostfile` launches (not listed)
+    {"port-probe", nullptr, cmd_port_probe},  // internal: the master-port check of `doctor --hostfile` (not listed)
 };
 
 static void print_help() {

@@ -101,26 +101,31 @@ std::string readme_text(const DeployPlan& plan, const DeployOptions& o, bool hav
     r << "cd ~/zerotune-cluster/" << n.spec.name << " && docker compose up -d   # on " << n.spec.host << "\n";
   r << "```\n"
     << "\n## 6. SSH trust between the containers\n"
-    << "`zerotune cluster ssh-setup --hostfile /job/hostfile` will do this (it is being built). Until then: the master's "
-       "key goes into every container's authorized_keys, every container's host key into the master's known_hosts "
-       "(host-key checking stays on).\nOn " << manager << ":\n```sh\n"
+    << "At first the only way into a container is `docker exec` on its server: use it once to give every container the "
+       "master container's key, then `zerotune cluster ssh-setup` does the rest from the master container: it records "
+       "each container's host key (printing its fingerprint; host-key checking stays on), gives every container its "
+       "own key, authorizes every key on every container and proves ssh from every container to every container.\n"
+    << "On " << manager << ":\n```sh\n"
     << "docker exec " << master.container
     << " sh -c 'test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N \"\" -f /root/.ssh/id_ed25519'\n"
     << "docker exec " << master.container << " cat /root/.ssh/id_ed25519.pub > master.pub   # copy it to every server\n"
     << "```\nOn each server, for its container (`zt-...` below is that server's):\n```sh\n";
-  for (auto& n : plan.nodes) {
+  for (auto& n : plan.nodes)
     r << "docker exec -i " << n.container
       << " sh -c 'mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys'"
-         " < master.pub\n"
-      << "echo \"" << n.container << "," << n.address << " $(docker exec " << n.container
-      << " cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)\" > known_hosts." << n.container << "\n";
-  }
-  r << "```\nBring every `known_hosts.*` to " << manager << ", then:\n```sh\n"
-    << "cat known_hosts.* | docker exec -i " << master.container << " sh -c 'cat >> /root/.ssh/known_hosts'\n";
+         " < master.pub\n";
+  r << "```\nThen on " << manager << ":\n```sh\n"
+    << "docker exec -it " << master.container << " zerotune cluster ssh-setup --hostfile /job/hostfile\n"
+    << "```\nIt ends with the matrix (rows: from, columns: to), every cell `ok`. To compare a fingerprint it printed "
+       "with the container's own: `docker exec zt-... ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`. By hand:\n```sh\n";
   for (auto& n : plan.nodes)
     r << "docker exec " << master.container << " ssh -o BatchMode=yes " << n.container << " hostname\n";
   r << "```\n"
-    << "\n## 7. Check every node\n```sh\n";
+    << "\n## 7. Check every node\nFrom the master container, every container at once (each one's checks, the master "
+       "port from every node, one zerotune and NCCL everywhere, and an all_reduce over every rank with its bus "
+       "bandwidth):\n```sh\n"
+    << "docker exec " << master.container << " zerotune doctor --hostfile /job/hostfile\n"
+    << "```\nOr one container at a time:\n```sh\n";
   for (auto& n : plan.nodes)
     r << "docker exec " << n.container << " zerotune doctor --master_addr " << master.container
       << (n.spec.gpus > 0 ? " --expect_gpus " + std::to_string(n.spec.gpus) : "") << "   # on " << n.spec.host << "\n";

@@ -14,6 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+
+#include <openssl/evp.h>
 
 #include "core/error.hpp"
 
@@ -50,6 +53,24 @@ std::vector<std::string> list_dir(const std::string& dir) {
     closedir(d);
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The binary's SHA-256 (hex): hosts running different zerotune binaries show up in the multi-host report.
+std::string file_sha256(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return "";
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || !EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr)) return "";
+  std::vector<char> buf(size_t(1) << 20);
+  while (f.read(buf.data(), std::streamsize(buf.size())) || f.gcount() > 0)
+    EVP_DigestUpdate(ctx.get(), buf.data(), size_t(f.gcount()));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_DigestFinal_ex(ctx.get(), md, &len)) return "";
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) out += hex[md[i] >> 4], out += hex[md[i] & 15];
   return out;
 }
 
@@ -342,7 +363,8 @@ DoctorReport run_doctor(const DoctorOptions& o) {
   gethostname(host, sizeof host - 1);
   r.host = host;
   BuildInfo b = this_build();
-  r.facts["build"] = {{"cuda_version", b.cuda_version}, {"cuda_architectures", b.cuda_architectures}};
+  r.facts["build"] = {{"cuda_version", b.cuda_version}, {"cuda_architectures", b.cuda_architectures},
+                      {"exe_sha256", file_sha256("/proc/self/exe")}};
   r.checks.push_back({"zerotune", Status::info,
                       b.cuda_version ? "CUDA " + cuda_version_text(b.cuda_version) + " build (GPU code for " +
                                            b.cuda_architectures + ")"
