@@ -190,7 +190,9 @@ TEST(TrainFlags, ParserLevelErrors) {
   cli::Args c("train", "t", train_flags());
   EXPECT_THROW(c.parse({"--per_device_train_batch_size", "4"}), Error);  // --model_name_or_path is required
   cli::Args d("train", "t", train_flags());
-  EXPECT_THROW(d.parse({"--model_name_or_path", "m", "--save_steps", "10"}), Error);  // not a flag (yet)
+  EXPECT_THROW(d.parse({"--model_name_or_path", "m", "--save_every", "10"}), Error);  // not a flag
+  cli::Args e("train", "t", train_flags());
+  EXPECT_THROW(e.parse({"--model_name_or_path", "m", "--save_steps", "ten"}), Error);  // not an integer
 }
 
 TEST(TrainFlags, DataSplit) {
