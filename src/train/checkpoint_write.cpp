@@ -194,7 +194,6 @@ struct CheckpointWriter::Impl {
   std::vector<Piece> pieces;
   std::vector<std::pair<int, int64_t>> places;  // segment i -> (piece, offset in it)
   bool writes_shard = true;
-  bool allocated = false;
   // the save in flight
   struct Pending {
     int64_t step = 0;
@@ -233,6 +232,13 @@ CheckpointWriter::CheckpointWriter(Trainer& trainer, CheckpointOptions opt)
     impl_->places.emplace_back(int(ps.size()) - 1, p.numel);
     p.numel += n;
   }
+  // Host buffers for the snapshots, allocated and touched once here so that no save pays for page faults.
+  if (impl_->writes_shard)
+    for (Piece& p : impl_->pieces)
+      for (Tensor* t : {&p.master, &p.exp_avg, &p.exp_avg_sq}) {
+        *t = Tensor::empty({p.numel}, DType::f32);
+        std::memset(t->raw(), 0, t->nbytes());
+      }
 }
 
 CheckpointWriter::~CheckpointWriter() = default;
@@ -267,17 +273,9 @@ void CheckpointWriter::save(const LoopPosition& pos) {
       ckpt::fsync_dir(pending->dir);
     }
   }
-  // The snapshot: this rank's masters and moments into host memory (allocated once, reused by later saves).
+  // The snapshot: this rank's masters and moments into the host buffers.
   Impl& im = *impl_;
   if (im.writes_shard) {
-    if (!im.allocated) {
-      for (Piece& p : im.pieces) {
-        p.master = Tensor::empty({p.numel}, DType::f32);
-        p.exp_avg = Tensor::empty({p.numel}, DType::f32);
-        p.exp_avg_sq = Tensor::empty({p.numel}, DType::f32);
-      }
-      im.allocated = true;
-    }
     const auto& segs = eng.segments();
     for (size_t i = 0; i < segs.size(); ++i) {
       const auto [pi, off] = im.places[i];
