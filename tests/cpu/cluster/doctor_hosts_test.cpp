@@ -116,8 +116,11 @@ TEST(DoctorHosts, BenchLinesAndRows) {
 }
 
 TEST(DoctorHosts, CommBenchUnderLaunchChecksSumsAndBusBandwidth) {
+  int port = 0;
+  launch::listen_tcp(0, port);  // a port free a moment ago, for the ranks' store on loopback
   int rc = 0;
-  std::string out = run_capture("ZEROTUNE_RDZV_TIMEOUT=60 " + exe + " launch --num_gpus 3 --master_port 29731 --no_local_rank -- " +
+  std::string out = run_capture("ZEROTUNE_RDZV_TIMEOUT=60 " + exe + " launch --num_gpus 3 --master_port " + std::to_string(port) +
+                                    " --no_local_rank -- " +
                                     exe + " comm-bench --sizes 4096 65536 --seconds_per_size 0.05 2>&1",
                                 rc);
   ASSERT_EQ(rc, 0) << out;
