@@ -277,6 +277,9 @@ FleetReport run_fleet_doctor(const FleetOptions& o) {
                                                                   "' shows which): stop it or choose another --master_port"
                                                             : "run `zerotune port-probe --listen " + port + "` on " + master +
                                                                   " to see why"});
+      for (size_t i = 1; i < n; ++i)
+        if (reachable[i])
+          fr.hosts[i].checks.push_back({"master port", Status::info, "not tested: nothing could listen on the master", ""});
     } else {
       std::vector<ProcSpec> connects;
       std::vector<size_t> who;

@@ -53,6 +53,12 @@ int ProcResult::exit_code() const {
 std::string ProcResult::last_error_line() const {
   if (!start_error.empty()) return start_error;
   if (timed_out) return "timed out after " + std::to_string(int(seconds + 0.5)) + " s";
+  // zerotune's own errors end with "  hint: ..." and "  at file:line" lines: the message is the "error:" line
+  if (auto p = err.rfind(": error: "); p != std::string::npos) {
+    size_t b = err.rfind('\n', p);
+    b = b == std::string::npos ? 0 : b + 1;
+    return trim(err.substr(b, err.find('\n', p) - b));
+  }
   std::string l = last_line_of(err);
   if (l.empty()) l = last_line_of(out);
   return l.empty() ? launch::describe_wait_status(status) : l;

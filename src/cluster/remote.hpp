@@ -33,7 +33,8 @@ struct ProcResult {
 
   bool ok() const { return status == 0 && !timed_out && start_error.empty(); }
   int exit_code() const;  // 0..255, 128+N for a signal, -1 when it did not start
-  // The last non-empty line of stderr (else stdout, else how it ended): what ssh said went wrong.
+  // What went wrong: zerotune's "...: error: ..." line when there is one, else the last non-empty line of stderr
+  // (what ssh says), else of stdout, else how it ended.
   std::string last_error_line() const;
 };
 

@@ -1,7 +1,7 @@
 // zerotune doctor --hostfile: the cross-host judgements on made-up reports, the collective test's numbers (comm-bench
 // under zerotune launch on this machine, bus bandwidth = algbw * 2(n-1)/n, the sums checked), the port probe on
 // loopback, and the whole command on three network-namespace hosts (netns_rig.hpp): every host in the table, the
-// master port from every node, Gloo bandwidth rows; an unreachable host is a blocking row.
+// master port from every node, Gloo bandwidth rows; an unreachable host and a master port in use are blocking rows.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -273,4 +273,23 @@ TEST_F(DoctorHostsNetns, UnreachableHostIsABlockingRow) {
   EXPECT_NE(out.find("node1      master port     ok      node0:29642 answered in"), std::string::npos) << out;
   EXPECT_NE(out.find("cluster    collective      fail    not run: 1 of 3 hosts are unreachable over ssh"), std::string::npos) << out;
   EXPECT_NE(out.find("problems block training (fail)"), std::string::npos) << out;
+}
+
+TEST_F(DoctorHostsNetns, MasterPortInUseIsABlockingRow) {
+  std::string hf = rig_->write_file("hosts_busy", "node0 slots=1\nnode1 slots=1\n");
+  // another program holds the master port on node0
+  Background holder(rig_->in(0, "exec /usr/bin/python3 -c 'import socket,time; s=socket.socket(); "
+                                 "s.bind((\"0.0.0.0\", 29643)); s.listen(); print(\"bound\", flush=True); time.sleep(60)'"),
+                    rig_->dir() + "/holder.out");
+  ASSERT_TRUE(eventually([&] { return holder.output().find("bound") != std::string::npos; }, 10000)) << holder.output();
+  int rc = 0;
+  std::string out = doctor("--hostfile " + hf + " --master_port 29643 --no_collective", rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("node0    master port     fail    cannot listen on port 29643 on the master: zerotune port-probe:"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Address already in use"), std::string::npos) << out;
+  EXPECT_NE(out.find("another program holds the port"), std::string::npos) << out;
+  EXPECT_NE(out.find("node1    master port     info    not tested: nothing could listen on the master"), std::string::npos) << out;
+  EXPECT_NE(out.find("cluster  collective      info    skipped (--no_collective)"), std::string::npos) << out;
 }
