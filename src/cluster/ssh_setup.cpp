@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -182,6 +183,11 @@ LocalKey ensure_local_key(const std::string& path, std::ostream& out) {
   check(w.size() >= 2 && !key_fingerprint(w[1]).empty(), path + ".pub is not an OpenSSH public key",
         "pass --key with an OpenSSH private key whose .pub sits beside it");
   out << "key: " << path << (k.created ? " (created) " : " ") << type_label(w[0]) << " " << key_fingerprint(w[1]) << "\n";
+  // ssh in batch mode cannot ask for a passphrase: such a key works only through an agent
+  const char* agent = std::getenv("SSH_AUTH_SOCK");
+  if (!k.created && !(agent && *agent) && !run_parallel({{{"ssh-keygen", "-y", "-P", "", "-f", path}}}, 30000)[0].ok())
+    out << "  warning: " << path << " has a passphrase and no ssh-agent runs here: batch-mode ssh cannot use it; "
+        << "load it first: eval $(ssh-agent) && ssh-add " << path << "\n";
   return k;
 }
 
