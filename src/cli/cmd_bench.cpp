@@ -97,6 +97,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
           {"dtype", FlagKind::string, "bf16", "compute dtype", false, {"bf16", "fp16", "fp32"}},
           {"zero_stage", FlagKind::integer, "0", "ZeRO stage across the ranks of `zerotune launch` (one rank: any stage runs alone)",
            false, {"0", "1", "2", "3"}},
+          {"offload", FlagKind::boolean, "", "fp32 masters and AdamW state in pinned host memory, AdamW on the CPU"},
           {"device", FlagKind::integer, "-1", "GPU index (default: LOCAL_RANK, else 0)"}});
   if (!a.parse(argv)) return 0;
 #ifndef ZT_HAVE_CUDA
@@ -123,6 +124,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const DType dt = dts == "bf16" ? DType::bf16 : dts == "fp16" ? DType::f16 : DType::f32;
   dist::ZeroOptions zo;
   zo.stage = int(a.integer("zero_stage"));
+  zo.offload = a.flag("offload");
   dist::ZeroEngine engine(cfg, lora, dt, dev, *comm, zo);
   const RandomFill fill(cfg, lora, 0);
   engine.load([&](int u, const model::UnitParams& p) { fill(engine.layout().units[size_t(u)], p); });
@@ -160,6 +162,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     engine.reduce_gradients();
     const double norm = engine.grad_norm(), clip = 1.0 / (norm + 1e-6);  // clip_grad_norm_(1.0)
     if (clip < 1.0) engine.scale_gradients(clip);
+    engine.stage_gradients();
     optimizer.step({1e-4});
     engine.publish();
   };
@@ -204,6 +207,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
               {"trainable", n_train},
               {"world_size", ri.world_size},
               {"zero_stage", zo.stage},
+              {"offload", zo.offload},
               {"step_s", std::round(step_s * 1e4) / 1e4},
               {"tokens_per_s", std::round(tokens * world / step_s * 10) / 10},
               {"tokens_per_s_per_gpu", std::round(tokens / step_s * 10) / 10},

@@ -64,11 +64,6 @@ int64_t env_int(const char* name, int64_t dflt) {
   }
 }
 
-void refuse_later_features(const train::TrainConfig& c) {
-  check(!c.offload, "--offload (fp32 master weights and AdamW state in pinned host memory) is not built yet",
-        "drop --offload: at --zero_stage 3 the optimizer state is already split across the ranks");
-}
-
 // GPU LOCAL_RANK (default 0) when this build has CUDA and a GPU is visible (CUDA_VISIBLE_DEVICES="" forces the
 // CPU), else the CPU.
 Device pick_device() {
@@ -99,7 +94,6 @@ int cmd_train(const std::vector<std::string>& argv) {
          train::train_flags());
   if (!a.parse(argv)) return 0;
   train::TrainConfig cfg = train::train_config_from_args(a);
-  refuse_later_features(cfg);
   const dist::RankInfo ri = dist::rank_info_from_env();
   const int64_t world = ri.world_size;
   const int rank = ri.rank;
@@ -111,11 +105,13 @@ int cmd_train(const std::vector<std::string>& argv) {
   model::ModelConfig mcfg = model::load_model_config(model_dir);
   train::TrainSettings s = train::resolve_train_settings(cfg, world, mcfg.hidden_size);
   for (auto& w : s.warnings) log::warn(w);
-  check(s.zero.offload_optimizer_device == "none" && s.zero.offload_param_device == "none",
-        "the ds_config offloads " + std::string(s.zero.offload_optimizer_device != "none" ? "the optimizer" : "the parameters") +
-            " to " + (s.zero.offload_optimizer_device != "none" ? s.zero.offload_optimizer_device : s.zero.offload_param_device) +
-            ", which is not built yet",
-        "set zero_optimization.offload_optimizer/offload_param device to \"none\"");
+  check(s.zero.offload_optimizer_device != "nvme" && s.zero.offload_param_device != "nvme",
+        "zero_optimization offloads to nvme, which zerotune does not do", "use device \"cpu\" (pinned host memory) or \"none\"");
+  const bool offload = s.zero.offload_optimizer_device == "cpu";
+  if (rank == 0 && s.zero.offload_param_device == "cpu")
+    log::warn("offload_param device \"cpu\" (what --offload asks for at stage 3): parameter offload is not built; the " +
+              std::string(s.zero.stage == 3 ? "parameters stay sharded on the GPUs" : "parameters stay on the GPU") +
+              (offload ? " and only the optimizer state (fp32 masters, AdamW m and v) moves to pinned host memory" : ""));
   check(!s.schedule.ds_scheduler, "a DeepSpeed \"scheduler\" section in the ds_config is not supported yet",
         "remove it and use --lr_scheduler_type/--num_warmup_steps (what DeepSpeed-Chat uses)");
   check(s.optimizer.decoupled_weight_decay, "ds_config optimizer Adam with adam_w_mode false (L2 weight decay) is not supported",
@@ -178,6 +174,9 @@ int cmd_train(const std::vector<std::string>& argv) {
   dist::ZeroOptions zo;
   zo.stage = int(s.zero.stage);
   zo.overlap_comm = s.zero.overlap_comm || s.zero.stage == 3;
+  zo.offload = offload && dev.is_cuda();
+  if (offload && !dev.is_cuda() && rank == 0)
+    log::info("--offload: computing on the CPU, where the optimizer state is in host memory already");
   dist::ZeroEngine engine(mcfg, lora, compute, dev, *comm, zo);
   {
     HfCheckpoint ckpt = HfCheckpoint::open(model_dir);

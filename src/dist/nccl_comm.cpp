@@ -256,6 +256,25 @@ class NcclComm final : public Comm {
     ZT_CUDA(cudaStreamWaitEvent(cuda::current(device_).stream(), comm_event_, 0));
   }
 
+  // Tickets: an event recorded on the comm stream per ticket, in a ring. A ticket older than the ring's length has had
+  // its event recorded again later, so waiting on it waits longer than needed, never shorter.
+  uint64_t ticket() override {
+    cuda::DeviceGuard guard(device_);
+    if (ticket_events_.empty()) {
+      ticket_events_.resize(kTicketRing);
+      for (auto& e : ticket_events_) ZT_CUDA(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    }
+    const uint64_t t = ++tickets_;
+    ZT_CUDA(cudaEventRecord(ticket_events_[t % kTicketRing], stream_));
+    return t;
+  }
+
+  void compute_waits_for(uint64_t t) override {
+    if (t == 0 || ticket_events_.empty()) return compute_waits();
+    cuda::DeviceGuard guard(device_);
+    ZT_CUDA(cudaStreamWaitEvent(cuda::current(device_).stream(), ticket_events_[t % kTicketRing], 0));
+  }
+
  private:
   struct Pending {
     cudaEvent_t event;
@@ -383,6 +402,7 @@ class NcclComm final : public Comm {
     free_events_.clear();
     if (compute_event_) cudaEventDestroy(compute_event_);
     if (comm_event_) cudaEventDestroy(comm_event_);
+    for (auto e : ticket_events_) cudaEventDestroy(e);
     if (barrier_buf_) cudaFree(barrier_buf_);
     if (stream_) cudaStreamDestroy(stream_);
     compute_event_ = comm_event_ = nullptr;
@@ -397,6 +417,9 @@ class NcclComm final : public Comm {
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t compute_event_ = nullptr, comm_event_ = nullptr;
+  static constexpr size_t kTicketRing = 64;
+  std::vector<cudaEvent_t> ticket_events_;
+  uint64_t tickets_ = 0;
   void* barrier_buf_ = nullptr;
 
   std::mutex mu_;  // every NCCL call on comm_ and failed_

@@ -26,9 +26,10 @@ std::string mib(int64_t b) {
 }  // namespace
 
 std::string ZeroMemory::str() const {
-  return "parameters " + mib(frozen_param_bytes + trainable_param_bytes) + " (frozen " + mib(frozen_param_bytes) + ", trainable " +
+  return std::string(offloaded ? "[optimizer offloaded] " : "") + "parameters " + mib(frozen_param_bytes + trainable_param_bytes) + " (frozen " + mib(frozen_param_bytes) + ", trainable " +
          mib(trainable_param_bytes) + "), gradients " + mib(grad_bytes) + ", fp32 masters " + mib(master_bytes) +
-         " (+ AdamW m, v " + mib(2 * master_bytes) + "), gather/reduce buffers " + mib(workspace_bytes);
+         " (+ AdamW m, v " + mib(2 * master_bytes) + (offloaded ? ", all in pinned host memory" : "") + "), gather/reduce buffers " +
+         mib(workspace_bytes);
 }
 
 Tensor ZeroEngine::alloc(int64_t n, DType dt) const {
@@ -47,6 +48,8 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
   check(dev.is_cuda() || dtype == DType::f32, std::string("training on the CPU computes in fp32, not ") + dtype_name(dtype),
         "use fp32 on the CPU (bf16/fp16 need a GPU)");
   mixed_ = dtype != DType::f32;
+  if (opt_.offload) check(dev.is_cuda(), "--offload moves the optimizer state from GPU memory to pinned host memory; this run is on the CPU",
+                          "drop --offload (on the CPU the optimizer state is in host memory already)");
   const auto& L = layout();
   const int n = int(L.units.size());
   units_.resize(size_t(n));
@@ -73,15 +76,24 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
     if (opt_.stage < 2 && s.trainable_n) s.grads = model::bind_grads(ul, s.grad.narrow(0, s.trainable_n));
     const int64_t ob = owned_begin(s), on = owned_numel(s);
     if (on) {
-      if (mixed_) s.master = alloc(on, DType::f32);
-      else s.master = opt_.stage == 3 ? s.trainable : s.trainable.narrow(ob, on);
+      if (opt_.offload) {
+        s.master = ops::empty_pinned({on}, DType::f32);
+        s.host_grad = ops::empty_pinned({on}, DType::f32);
+        ops::zero(s.master);
+        ops::zero(s.host_grad);
+      } else if (mixed_) {
+        s.master = alloc(on, DType::f32);
+      } else {
+        s.master = opt_.stage == 3 ? s.trainable : s.trainable.narrow(ob, on);
+      }
     }
     // The optimizer's slices: each trainable parameter's overlap with this rank's owned range.
     for (const auto& p : ul.params) {
       if (!p.trainable || !on) continue;
       const int64_t lo = std::max(p.offset, ob), hi = std::min(p.offset + p.numel(), ob + on);
       if (lo >= hi) continue;
-      segments_.push_back({p.name, lo - p.offset, s.master.narrow(lo - ob, hi - lo), owned_grad(s).narrow(lo - ob, hi - lo)});
+      const Tensor& g = opt_.offload ? s.host_grad : owned_grad(s);
+      segments_.push_back({p.name, lo - p.offset, s.master.narrow(lo - ob, hi - lo), g.narrow(lo - ob, hi - lo)});
     }
   }
   const bool tied = config().tie_word_embeddings;
@@ -137,6 +149,7 @@ ZeroMemory ZeroEngine::memory() const {
     m.grad_bytes += bytes(s.grad);
     m.master_bytes += owned_numel(s) * 4;
   }
+  m.offloaded = opt_.offload;
   for (const Slot& s : gather_slots_) m.workspace_bytes += bytes(s.frozen) + bytes(s.trainable);
   m.workspace_bytes += bytes(tied_slot_.frozen) + bytes(tied_slot_.trainable);
   for (const Slot& s : grad_slots_) m.workspace_bytes += bytes(s.grad);
@@ -168,7 +181,7 @@ void ZeroEngine::load(const std::function<void(int, const UnitParams&)>& fill) {
     };
     keep(s.frozen, fh, s.frozen_n, s.frozen_shard);
     keep(s.trainable, th, s.trainable_n, s.trainable_shard);
-    if (mixed_ && s.master.defined()) {
+    if ((mixed_ || opt_.offload) && s.master.defined()) {
       const int64_t ob = owned_begin(s);
       const int64_t hi = std::min(ob + owned_numel(s), s.trainable_n);
       ops::zero(s.master);
@@ -369,6 +382,12 @@ void ZeroEngine::scale_gradients(double s) {
     if (u.grad.defined()) ops::scale_(owned_grad(u), float(s));
 }
 
+void ZeroEngine::stage_gradients() {
+  if (!opt_.offload) return;
+  for (UnitState& s : units_)
+    if (s.host_grad.defined()) ops::copy(s.host_grad, owned_grad(s));
+}
+
 std::vector<Tensor> ZeroEngine::owned_grads() const {
   std::vector<Tensor> r;
   for (const UnitState& s : units_)
@@ -381,7 +400,7 @@ void ZeroEngine::publish() {
   for (UnitState& s : units_) {
     if (!s.trainable_n) continue;
     const int64_t ob = owned_begin(s), on = owned_numel(s);
-    if (mixed_) ops::copy(opt_.stage == 3 ? s.trainable : s.trainable.narrow(ob, on), s.master);
+    if (mixed_ || opt_.offload) ops::copy(opt_.stage == 3 ? s.trainable : s.trainable.narrow(ob, on), s.master);
     if (opt_.stage == 1 || opt_.stage == 2) {
       if (world_ == 1) continue;
       if (!gathered) comm_.wait_for_compute();

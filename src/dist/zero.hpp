@@ -14,6 +14,7 @@ namespace zt::dist {
 struct ZeroOptions {
   int stage = 0;             // 0: all-reduce gradients; 1: + optimizer state partitioned; 2: + gradients; 3: + parameters
   bool overlap_comm = true;  // CUDA: prefetch the next unit's gather and reduce on the Comm's stream
+  bool offload = false;      // GPU: fp32 masters (and the optimizer's m, v) in pinned host memory, AdamW on the CPU
 };
 
 // Per-rank bytes of each state class (what ZeRO partitions), for the start-up report and the tests.
@@ -23,6 +24,7 @@ struct ZeroMemory {
   int64_t grad_bytes = 0;             // fp32 gradients kept between micro-steps (a shard at stages 2-3)
   int64_t master_bytes = 0;           // fp32 master weights (a shard at stages 1-3); AdamW's m and v are 2x this
   int64_t workspace_bytes = 0;        // gather and reduce buffers (stage 3 gathers, stage 2-3 reduce scratch)
+  bool offloaded = false;             // masters, m, v (and a gradient copy) live in pinned host memory
   std::string str() const;
 };
 
@@ -67,6 +69,7 @@ class ZeroEngine {
   void scale_gradients(double s);       // this rank's gradients *= s
   std::vector<Tensor> owned_grads() const;  // this rank's fp32 gradients the optimizer reads (one per unit)
   const std::vector<Segment>& segments() const { return segments_; }  // what this rank's optimizer updates
+  void stage_gradients();               // --offload: copy the (clipped) gradients to the host segments' buffers
   void publish();                       // masters -> compute-dtype parameters (gathered where replicated)
   void zero_grad();
 
@@ -76,7 +79,8 @@ class ZeroEngine {
     int64_t frozen_shard = 0, trainable_shard = 0;  // per-rank shard sizes (padded numel / world)
     Tensor frozen, trainable;  // compute dtype: full padded (stages 0-2) or this rank's shard (stage 3)
     Tensor grad;               // fp32: full padded (stages 0-1) or this rank's shard (stages 2-3)
-    Tensor master;             // fp32 owned range (aliases `trainable` for fp32 models)
+    Tensor master;             // fp32 owned range (aliases `trainable` for fp32 models; pinned host memory with offload)
+    Tensor host_grad;          // offload: pinned host copy of the owned gradients the CPU optimizer reads
     model::UnitParams params, grads;  // resident views (stages 0-2 params; stages 0-1 grads)
   };
   struct Slot {  // a stage-3 gather buffer (full unit) or a stage-2/3 gradient scratch

@@ -3,6 +3,8 @@
 // Tensors must be contiguous; shapes may differ where only element counts matter (copy, add_).
 #include "ops/elementwise.hpp"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "ops/checks.hpp"
@@ -69,6 +71,19 @@ void copy_cuda(Tensor& dst, const Tensor& src) {
 }
 #endif
 }  // namespace
+
+Tensor empty_pinned(const Shape& shape, DType dtype) {
+#ifdef ZT_HAVE_CUDA
+  if (cuda::initialized()) {
+    const size_t bytes = std::max<size_t>(size_t(shape_numel(shape)) * dtype_size(dtype), 1);
+    void* p = nullptr;
+    ZT_CUDA(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+    std::shared_ptr<void> keep(p, [](void* q) { cudaFreeHost(q); });
+    return Tensor::view_of(Buffer::wrap(p, bytes, Device::CPU(), keep), 0, shape, dtype);
+  }
+#endif
+  return Tensor::empty(shape, dtype);
+}
 
 void zero(Tensor x) {
   expect_present(x, "zero", "x");

@@ -4,6 +4,10 @@
 
 namespace zt::ops {
 
+// A CPU tensor in page-locked memory when the CUDA backend is running (fast, asynchronous copies to and from GPUs),
+// else ordinary host memory.
+Tensor empty_pinned(const Shape& shape, DType dtype);
+
 void zero(Tensor x);
 void copy(Tensor dst, const Tensor& src);            // same numel; converts between float dtypes
 void add(Tensor out, const Tensor& a, const Tensor& b);  // out = a + b (out may alias a or b)

@@ -230,6 +230,7 @@ LoopResult Trainer::train(const SampleSet& train, const SampleSet& eval, const E
         }
       }
       std::vector<double> lrs = sched.lrs();
+      engine_.stage_gradients();  // --offload: the optimizer reads host copies
       optimizer_->step(lrs);
       engine_.publish();  // masters -> compute-dtype parameters on every rank that needs them
       sched.step();
