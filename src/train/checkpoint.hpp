@@ -88,7 +88,7 @@ class CheckpointWriter : public LoopObserver {
 
  private:
   struct Impl;
-  bool try_commit(bool wait);
+  bool try_commit(bool wait, const char* why = "");
   Trainer& trainer_;
   CheckpointOptions opt_;
   std::unique_ptr<Impl> impl_;

@@ -202,7 +202,6 @@ struct CheckpointWriter::Impl {
     WriteResult result;
     std::atomic<bool> done{false};
     std::thread thread;
-    double waited = 0;   // seconds the step loop waited for the save before it (its write and commit)
     double copied = 0;   // seconds the step loop spent copying the state into host memory
   };
   std::unique_ptr<Pending> pending;
@@ -253,12 +252,11 @@ void CheckpointWriter::on_boundary(const LoopPosition& pos, bool epoch_ended) {
 void CheckpointWriter::on_end(const LoopPosition&) { finish(); }
 
 void CheckpointWriter::finish() {
-  if (impl_->pending) try_commit(true);
+  if (impl_->pending) try_commit(true, "the end of training");
 }
 
 void CheckpointWriter::save(const LoopPosition& pos) {
-  const double t0 = now();
-  if (impl_->pending) try_commit(true);
+  if (impl_->pending) try_commit(true, "the next save was due");
   const double t1 = now();
   dist::ZeroEngine& eng = trainer_.engine();
   const int rank = eng.comm().rank();
@@ -315,17 +313,17 @@ void CheckpointWriter::save(const LoopPosition& pos) {
     write_job(pp->job, pp->result);
     pp->done.store(true, std::memory_order_release);
   });
-  pending->waited = t1 - t0;
   pending->copied = now() - t1;
   im.pending = std::move(pending);
 }
 
-bool CheckpointWriter::try_commit(bool wait) {
+bool CheckpointWriter::try_commit(bool wait, const char* why) {
   Impl& im = *impl_;
   if (!im.pending) return true;
   Impl::Pending& p = *im.pending;
-  const double t0 = now();
+  const double tw = now();
   if (wait && p.thread.joinable()) p.thread.join();
+  const double t0 = now(), waited = t0 - tw;  // the step loop waited for this rank's write to finish
   const bool done = p.done.load(std::memory_order_acquire);
   dist::ZeroEngine& eng = trainer_.engine();
   dist::Comm& comm = eng.comm();
@@ -401,7 +399,8 @@ bool CheckpointWriter::try_commit(bool wait) {
     log::info("checkpoint " + p.dir + " complete: " + std::to_string(m.files.size()) + " files, " + mib(double(total)) +
               "; the step loop was blocked " + secs(p.copied + (now() - t0)) + " (state copied to host memory " + secs(p.copied) +
               ", commit " + secs(now() - t0) + ")" +
-              (p.waited > 0 ? ", and " + secs(p.waited) + " before the copy for the previous save to finish" : std::string()) +
+              (waited > 1e-3 ? ", and " + secs(waited) + " waiting for the write to finish (" +
+                                   why + ")" : std::string()) +
               "; written in the background in " + secs(slowest) + " (" +
               mib(double(total) / std::max(slowest, 1e-6)) + "/s)");
   }
