@@ -80,7 +80,7 @@ std::vector<BenchRow> run_allreduce_bench(dist::Comm& comm, const Device& dev, c
     for (int64_t i = 0; i < r.count; ++i) wrong += p[i] != expect;
     r.wrong = int64_t(std::llround(reduce_scalar(comm, dev, double(wrong), dist::ReduceOp::sum)));
     // warm-up on zeros (sums stay finite however many iterations run)
-    buf.zero_();
+    ops::zero(buf);
     comm.wait_for_compute();
     for (int i = 0; i < o.warmup; ++i) comm.all_reduce(buf, dist::ReduceOp::sum);
     settle(comm, dev, buf, one);
