@@ -305,7 +305,7 @@ void CheckpointWriter::save(const LoopPosition& pos) {
                   // Every random stream of the run restarts from these: dropout masks are seeded per micro-step
                   // (seed * 0x9E3779B97F4A7C15 + micro_steps), the data order is the seeded split (the same every epoch),
                   // and the LoRA initialisation is in the saved weights.
-                  {"rng", {{"seed", opt_.config.is_object() && opt_.config.contains("seed") ? opt_.config["seed"] : Json(nullptr)},
+                  {"rng", {{"seed", opt_.config.contains("flags") && opt_.config["flags"].contains("seed") ? opt_.config["flags"]["seed"] : Json(nullptr)},
                            {"dropout_stream", "seed * 0x9E3779B97F4A7C15 + micro_steps"}}}};
     job.state = state.dump(2) + "\n";
     job.config = opt_.config.dump(2) + "\n";
