@@ -14,6 +14,7 @@
 #include "core/mmap.hpp"
 #include "cpu/model/fixture_util.hpp"
 #include "io/hf_checkpoint.hpp"
+#include "run_util.hpp"
 #include "train/loss_scaler.hpp"
 
 using namespace zt;
@@ -21,16 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The staged GPU run (scripts/gpu-run.sh) ships zerotune next to this binary and runs from the repository root;
-// a local build uses the compile-time paths.
-std::string exe() {
-  fs::path self = fs::read_symlink("/proc/self/exe").parent_path() / "zerotune";
-  return fs::exists(self) ? self.string() : std::string(ZT_EXE);
-}
-std::string fixture() {
-  fs::path p = fs::path(ZT_SOURCE_DIR) / "tests/fixtures/dschat";
-  return fs::exists(p) ? p.string() : (fs::current_path() / "tests/fixtures/dschat").string();
-}
+using cudatest::exe;
+using cudatest::fixture;
 
 struct TrainRun {
   fs::path tmp;

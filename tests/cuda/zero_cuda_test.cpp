@@ -12,20 +12,15 @@
 #include "cpu/model/fixture_util.hpp"
 #include "cpu/test_process.hpp"
 #include "io/hf_checkpoint.hpp"
+#include "run_util.hpp"
 
 using namespace zt;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string exe() {
-  fs::path self = fs::read_symlink("/proc/self/exe").parent_path() / "zerotune";
-  return fs::exists(self) ? self.string() : std::string(ZT_EXE);
-}
-std::string fixture() {
-  fs::path p = fs::path(ZT_SOURCE_DIR) / "tests/fixtures/dschat";
-  return fs::exists(p) ? p.string() : (fs::current_path() / "tests/fixtures/dschat").string();
-}
+using cudatest::exe;
+using cudatest::fixture;
 
 std::string train(const fs::path& out, const std::string& launcher, int micro, int stage, const fs::path& cache,
                   const std::string& extra = "") {
