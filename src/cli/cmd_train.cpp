@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
-#include <random>
 #include <unordered_map>
 
 #include "cli/args.hpp"
@@ -18,6 +17,7 @@
 #include "io/model_io.hpp"
 #include "io/peft_adapter.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/base_model.hpp"
 #include "train/checkpoint.hpp"
 #include "train/train_config.hpp"
 #include "train/train_settings.hpp"
@@ -179,13 +179,11 @@ int cmd_train(const std::vector<std::string>& argv) {
     log::info("--offload: computing on the CPU, where the optimizer state is in host memory already");
   dist::ZeroEngine engine(mcfg, lora, compute, dev, *comm, zo);
   {
-    HfCheckpoint ckpt = HfCheckpoint::open(model_dir);
-    check_checkpoint_covers(ckpt, engine.layout(), mcfg);
-    std::mt19937_64 lora_rng(uint64_t(cfg.seed));  // the same LoRA initialisation on every rank
-    engine.load([&](int u, const model::UnitParams& dst) {
-      model::init_unit_lora(lora, engine.layout().units[size_t(u)], dst, lora_rng);
-      load_unit_parameters(ckpt, engine.layout().units[size_t(u)], dst);
-    });
+    LoadOptions lopt;
+    lopt.progress = rank == 0;
+    // streamed onto the device, LoRA initialised from --seed (the same on every rank)
+    const LoadStats ls = train::load_base_model(engine, model_dir, uint64_t(cfg.seed), lopt);
+    if (rank == 0) log::info(ls.str() + " onto " + dev.str());
   }
   if (rank == 0)
     log::info(std::string(model::arch_name(mcfg.arch)) + ": " + std::to_string(engine.layout().total_numel()) + " parameters, " +

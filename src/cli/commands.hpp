@@ -14,6 +14,7 @@ struct Command {
 
 // Defined in the cmd_*.cpp files; listed in main.cpp.
 int cmd_init(const std::vector<std::string>& args);
+int cmd_load_bench(const std::vector<std::string>& args);
 int cmd_score(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);

@@ -17,7 +17,8 @@ static const Command kCommands[] = {
     {"data", "dataset tools: split, read, sampler, prepare (tokenised cache), inspect", cmd_data},
     {"tokenize", "encode/decode JSON lines with a Hugging Face tokenizer.json, as transformers does", cmd_tokenize},
     {"bench", "time training steps on one GPU with random weights (Llama-3-8B shape); prints a JSON line", cmd_bench},
-    {"init", "write a randomly initialised Hugging Face-format model from a config.json", cmd_init},
+    {"init", "write a randomly initialised Hugging Face-format model from a config.json or a preset (llama3-8b)", cmd_init},
+    {"load-bench", "time loading a model directory onto one GPU as train does; prints a JSON line per load", cmd_load_bench},
     {"score", "print the mean next-token cross-entropy of a model on token-id lines (jsonl)", cmd_score},
     {"launch", "run a job's ranks here or on a hostfile's nodes (DeepSpeed's launcher flags; train or -- cmd)", cmd_launch},
     {"launch-agent", nullptr, cmd_launch_agent},  // internal: what `launch` starts on each node (not listed)

@@ -161,33 +161,40 @@ ZeroMemory ZeroEngine::memory() const {
 // ---- parameters in and out ----
 
 void ZeroEngine::load(const std::function<void(int, const UnitParams&)>& fill) {
-  const auto& L = layout();
   for (size_t u = 0; u < units_.size(); ++u) {
     UnitState& s = units_[u];
-    Tensor fh = s.frozen_n ? Tensor::empty({s.frozen_n}, dtype()) : Tensor();
-    Tensor th = s.trainable_n ? Tensor::empty({s.trainable_n}, dtype()) : Tensor();
-    if (fh.defined()) ops::zero(fh);
-    if (th.defined()) ops::zero(th);
-    fill(int(u), model::bind_params(L.units[u], fh, th));
-    // What this rank keeps of a full flat host buffer `h` of n elements in `dst`.
-    auto keep = [&](const Tensor& dst, const Tensor& h, int64_t n, int64_t shard) {
-      if (!n) return;
-      if (opt_.stage < 3) {
-        ops::copy(dst.narrow(0, n), h);
-        return;
-      }
-      const int64_t lo = std::min(int64_t(rank_) * shard, n), hi = std::min(lo + shard, n);
-      if (hi > lo) ops::copy(dst.narrow(0, hi - lo), h.narrow(lo, hi - lo));
-    };
-    keep(s.frozen, fh, s.frozen_n, s.frozen_shard);
-    keep(s.trainable, th, s.trainable_n, s.trainable_shard);
+    // The whole unit lands on the device: in the resident buffers (stages 0-2) or in a gather slot from which
+    // this rank keeps its shard (stage 3). Zeroed first: what `fill` leaves alone is zero.
+    const UnitParams* views = &s.params;
+    Slot* slot = nullptr;
+    if (opt_.stage < 3) {
+      if (s.frozen.defined()) ops::zero(s.frozen);
+      if (s.trainable.defined()) ops::zero(s.trainable);
+    } else {
+      slot = &gather_slots_[0];
+      if (s.frozen_n) ops::zero(slot->frozen.narrow(0, s.frozen_n));
+      if (s.trainable_n) ops::zero(slot->trainable.narrow(0, s.trainable_n));
+      slot->unit = -1;
+      views = &slot_views_[0][u];
+    }
+    fill(int(u), *views);
+    if (slot) {
+      auto keep = [&](const Tensor& shard, const Tensor& full, int64_t n, int64_t per_rank) {
+        const int64_t lo = std::min(int64_t(rank_) * per_rank, n), hi = std::min(lo + per_rank, n);
+        if (hi > lo) ops::copy(shard.narrow(0, hi - lo), full.narrow(lo, hi - lo));
+      };
+      if (s.frozen_n) keep(s.frozen, slot->frozen, s.frozen_n, s.frozen_shard);
+      if (s.trainable_n) keep(s.trainable, slot->trainable, s.trainable_n, s.trainable_shard);
+    }
     if ((mixed_ || opt_.offload) && s.master.defined()) {
+      // fp32 masters of the owned range from the compute-dtype parameters just written (converted on the device).
       const int64_t ob = owned_begin(s);
       const int64_t hi = std::min(ob + owned_numel(s), s.trainable_n);
       ops::zero(s.master);
-      if (hi > ob) ops::copy(s.master.narrow(0, hi - ob), th.narrow(ob, hi - ob));
+      if (hi > ob) ops::copy(s.master.narrow(0, hi - ob), s.trainable.narrow(opt_.stage < 3 ? ob : 0, hi - ob));
     }
   }
+  std::fill(gathered_in_.begin(), gathered_in_.end(), -1);
 }
 
 void ZeroEngine::gather(const std::function<void(int, const UnitParams&)>& sink) {

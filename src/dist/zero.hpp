@@ -50,9 +50,10 @@ class ZeroEngine {
   int stage() const { return opt_.stage; }
   ZeroMemory memory() const;
 
-  // Sets every parameter. For each unit in order, `fill(u, views)` writes the whole unit into CPU staging views in
-  // the compute dtype (every rank must write the same values); the engine keeps what this rank stores and sets the
-  // fp32 masters from it.
+  // Sets every parameter. For each unit in order, `fill(u, views)` writes the whole unit into zeroed views on the
+  // engine's device in the compute dtype (every rank must write the same values), complete or ordered before later
+  // work of this thread on the device when it returns (ops::copy, CheckpointLoader::load_unit); the engine keeps what
+  // this rank stores and sets the fp32 masters from it on the device. No host copy of the model is made.
   void load(const std::function<void(int, const model::UnitParams&)>& fill);
   // Collective: for each unit in order, `sink(u, views)` receives the whole unit (CPU, compute dtype) on every rank.
   void gather(const std::function<void(int, const model::UnitParams&)>& sink);

@@ -172,61 +172,75 @@ Json HfCheckpoint::config() const {
   return load_json_file(p.string());
 }
 
-void save_hf_checkpoint(const std::string& dir, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                        const Json& config, uint64_t max_shard_bytes) {
-  check(config.is_null() || config.is_object(), "save_hf_checkpoint " + dir + ": config must be a JSON object, got " + config.type_name(),
+HfCheckpointWriter::HfCheckpointWriter(std::string dir, std::vector<TensorSpec> specs, Json config, uint64_t max_shard_bytes)
+    : dir_(std::move(dir)), config_(std::move(config)) {
+  check(config_.is_null() || config_.is_object(), "save_hf_checkpoint " + dir_ + ": config must be a JSON object, got " + config_.type_name(),
         "parse config.json text with parse_json first");
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  check(!ec && fs::is_directory(dir), "cannot create checkpoint directory " + dir + ": " + ec.message(), "check the path and permissions");
+  fs::create_directories(dir_, ec);
+  check(!ec && fs::is_directory(dir_), "cannot create checkpoint directory " + dir_ + ": " + ec.message(), "check the path and permissions");
 
   std::set<std::string> seen;
-  uint64_t total = 0;
-  for (const auto& [name, t] : tensors) {
-    check(seen.insert(name).second, "save_hf_checkpoint " + dir + ": tensor '" + name + "' is given twice", "tensor names must be unique");
-    check(t.defined(), "save_hf_checkpoint " + dir + ": tensor '" + name + "' is undefined");
-    total += t.nbytes();
+  for (const auto& t : specs) {
+    check(seen.insert(t.name).second, "save_hf_checkpoint " + dir_ + ": tensor '" + t.name + "' is given twice", "tensor names must be unique");
+    total_ += t.nbytes();
   }
 
   // Greedy fill in order (huggingface_hub's split_torch_state_dict_into_shards rule: start a new shard when
   // the next tensor would tip the current one over the limit; an oversized tensor ends up alone).
-  std::vector<std::vector<std::pair<std::string, Tensor>>> shards(1);
+  std::vector<std::vector<TensorSpec>> shards(1);
   uint64_t cur = 0;
-  if (total > max_shard_bytes) {
-    for (const auto& nt : tensors) {
-      uint64_t b = nt.second.nbytes();
-      if (!shards.back().empty() && cur + b > max_shard_bytes) {
-        shards.emplace_back();
-        cur = 0;
-      }
-      shards.back().push_back(nt);
-      cur += b;
+  for (auto& t : specs) {
+    const uint64_t b = t.nbytes();
+    if (total_ > max_shard_bytes && !shards.back().empty() && cur + b > max_shard_bytes) {
+      shards.emplace_back();
+      cur = 0;
     }
-  } else {
-    shards[0] = tensors;
+    where_.push_back({shards.size() - 1, shards.back().size()});
+    shards.back().push_back(std::move(t));
+    cur += b;
   }
 
   const std::map<std::string, std::string> md = {{"format", "pt"}};
-  std::set<std::string> written;
-  fs::path d(dir);
-  if (shards.size() == 1) {  // one shard is saved unsharded, as huggingface_hub does
-    save_safetensors((d / kSingle).string(), shards[0], md);
-    written.insert(kSingle);
-  } else {
+  fs::path d(dir_);
+  for (size_t k = 0; k < shards.size(); ++k) {
+    // one shard is saved unsharded, as huggingface_hub does
+    const std::string name = shards.size() == 1 ? std::string(kSingle) : shard_name(k + 1, shards.size());
+    files_.push_back(name);
+    shards_.push_back(std::make_unique<SafetensorsWriter>((d / name).string(), std::move(shards[k]), md));
+  }
+}
+
+HfCheckpointWriter::~HfCheckpointWriter() = default;
+
+const TensorSpec& HfCheckpointWriter::spec(size_t i) const {
+  check(i < where_.size(), "HfCheckpointWriter " + dir_ + ": no tensor #" + std::to_string(i));
+  return shards_[where_[i].first]->specs()[where_[i].second];
+}
+
+void HfCheckpointWriter::write(size_t i, uint64_t offset, const void* data, size_t n) {
+  check(i < where_.size(), "HfCheckpointWriter " + dir_ + ": no tensor #" + std::to_string(i));
+  shards_[where_[i].first]->write(where_[i].second, offset, data, n);
+}
+
+void HfCheckpointWriter::commit() {
+  check(!committed_, "HfCheckpointWriter " + dir_ + ": committed twice");
+  fs::path d(dir_);
+  for (auto& w : shards_) w->commit();
+  std::set<std::string> written(files_.begin(), files_.end());
+  if (shards_.size() > 1) {
     Json weight_map = Json::object();
-    for (size_t k = 0; k < shards.size(); ++k) {
-      std::string name = shard_name(k + 1, shards.size());
-      save_safetensors((d / name).string(), shards[k], md);
-      written.insert(name);
-      for (const auto& nt : shards[k]) weight_map[nt.first] = name;
-    }
-    Json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    for (size_t k = 0; k < shards_.size(); ++k)
+      for (const auto& t : shards_[k]->specs()) weight_map[t.name] = files_[k];
+    Json index = {{"metadata", {{"total_size", total_}}}, {"weight_map", weight_map}};
     write_file_atomic((d / kIndex).string(), index.dump(2) + "\n");
     written.insert(kIndex);
   }
-  if (!config.is_null()) write_file_atomic((d / "config.json").string(), config.dump(2) + "\n");
+  if (!config_.is_null()) write_file_atomic((d / "config.json").string(), config_.dump(2) + "\n");
+  committed_ = true;
 
   // Remove weight files of an earlier save that this layout does not use.
+  std::error_code ec;
   for (const auto& de : fs::directory_iterator(d, ec)) {
     std::string n = de.path().filename().string();
     bool ours = n == kSingle || n == kIndex || is_shard_name(n);
@@ -236,6 +250,21 @@ void save_hf_checkpoint(const std::string& dir, const std::vector<std::pair<std:
       if (rec) log::warn("could not remove stale " + de.path().string() + ": " + rec.message());
     }
   }
+}
+
+void save_hf_checkpoint(const std::string& dir, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                        const Json& config, uint64_t max_shard_bytes) {
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, t] : tensors) {
+    check(t.defined(), "save_hf_checkpoint " + dir + ": tensor '" + name + "' is undefined");
+    check(t.device().is_cpu(), "save_hf_checkpoint " + dir + ": tensor '" + name + "' is on " + t.device().str(),
+          "copy it to the CPU before saving");
+    check(t.is_contiguous(), "save_hf_checkpoint " + dir + ": tensor '" + name + "' is not contiguous", "clone() it before saving");
+    specs.push_back({name, t.dtype(), t.shape()});
+  }
+  HfCheckpointWriter w(dir, std::move(specs), config, max_shard_bytes);
+  for (size_t i = 0; i < tensors.size(); ++i) w.write(i, 0, tensors[i].second.raw(), tensors[i].second.nbytes());
+  w.commit();
 }
 
 }  // namespace zt

@@ -57,4 +57,32 @@ constexpr uint64_t kDefaultMaxShardBytes = 5'000'000'000ull;
 void save_hf_checkpoint(const std::string& dir, const std::vector<std::pair<std::string, Tensor>>& tensors,
                         const Json& config, uint64_t max_shard_bytes = kDefaultMaxShardBytes);
 
+// The same layout written tensor by tensor after planning (e.g. a model generated in parallel, never whole in memory):
+// shards planned as save_hf_checkpoint does, each a SafetensorsWriter with its disk space reserved up front.
+class HfCheckpointWriter {
+ public:
+  HfCheckpointWriter(std::string dir, std::vector<TensorSpec> specs, Json config, uint64_t max_shard_bytes = kDefaultMaxShardBytes);
+  ~HfCheckpointWriter();  // uncommitted: the temporary shard files are removed, the directory keeps what it had
+  HfCheckpointWriter(const HfCheckpointWriter&) = delete;
+  HfCheckpointWriter& operator=(const HfCheckpointWriter&) = delete;
+
+  size_t size() const { return where_.size(); }  // tensors, in the order given
+  const TensorSpec& spec(size_t i) const;
+  uint64_t total_bytes() const { return total_; }  // tensor data, all shards
+  const std::vector<std::string>& files() const { return files_; }  // shard file names
+  // Writes n bytes at byte `offset` of tensor i's data; thread-safe.
+  void write(size_t i, uint64_t offset, const void* data, size_t n);
+  // Shards (fsync + rename), then the index, config.json, and removal of stale weight files of an earlier save.
+  void commit();
+
+ private:
+  std::string dir_;
+  Json config_;
+  uint64_t total_ = 0;
+  std::vector<std::unique_ptr<SafetensorsWriter>> shards_;
+  std::vector<std::string> files_;
+  std::vector<std::pair<size_t, size_t>> where_;  // tensor -> (shard, index within the shard)
+  bool committed_ = false;
+};
+
 }  // namespace zt

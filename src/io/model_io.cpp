@@ -76,7 +76,7 @@ std::unique_ptr<ResidentModel> load_pretrained(const std::string& dir, const Lor
   return m;
 }
 
-static const char* torch_dtype_name(DType t) {
+const char* torch_dtype_name(DType t) {
   switch (t) {
     case DType::f32: return "float32";
     case DType::bf16: return "bfloat16";

@@ -26,6 +26,9 @@ void check_checkpoint_covers(const HfCheckpoint& ckpt, const model::ModelLayout&
 // Copies unit `u`'s parameters found in `ckpt` into `dst` (converting dtypes); returns how many.
 size_t load_unit_parameters(const HfCheckpoint& ckpt, const model::UnitLayout& u, const model::UnitParams& dst);
 
+// config.json's name of a dtype ("float32", "bfloat16", "float16"); fails for other dtypes.
+const char* torch_dtype_name(DType t);
+
 // Writes a hub-format directory from parameters fetched by name (`param` returns any dtype/device): LoRA merged
 // and dropped, lm_head omitted for tied models, config.json with torch_dtype/dtype set.
 void save_pretrained(const model::ModelConfig& cfg, const model::ModelLayout& layout, const model::LoraSpec& lora,

@@ -242,29 +242,41 @@ Tensor SafetensorsFile::load(const std::string& name, DType want) const {
 
 // ---- writer ----
 
-namespace {
+namespace detail {
 
-// Deletes the temporary file unless committed; closes the descriptor in every case.
-class TempFile {
+// The temporary file a writer fills (positioned writes from any thread); renamed over the destination on commit,
+// deleted otherwise. Closes the descriptor in every case.
+class SafetensorsTempFile {
  public:
-  explicit TempFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+  explicit SafetensorsTempFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     check(fd_ >= 0, "cannot create " + tmp_ + ": " + std::strerror(errno), "check that the directory exists and is writable");
   }
-  ~TempFile() {
+  ~SafetensorsTempFile() {
     if (fd_ >= 0) ::close(fd_);
     if (!committed_) ::unlink(tmp_.c_str());
   }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
+  SafetensorsTempFile(const SafetensorsTempFile&) = delete;
+  SafetensorsTempFile& operator=(const SafetensorsTempFile&) = delete;
 
-  void write(const void* data, size_t n) {
+  // Sizes the file to `bytes` with the disk space reserved where the filesystem can (a full disk fails here, not
+  // halfway through the data).
+  void reserve(uint64_t bytes) {
+    if (bytes == 0) return;
+    if (::fallocate(fd_, 0, 0, off_t(bytes)) == 0) return;
+    const int e = errno;
+    check(e != ENOSPC, "not enough disk space for " + path_ + " (" + std::to_string(bytes) + " bytes)",
+          "free space on that filesystem or write elsewhere");
+    check(::ftruncate(fd_, off_t(bytes)) == 0, "cannot size " + tmp_ + ": " + std::strerror(errno), "check free disk space");
+  }
+  void write_at(uint64_t offset, const void* data, size_t n) {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
-      ssize_t w = ::write(fd_, p, std::min<size_t>(n, size_t(1) << 30));
+      ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t(1) << 30), off_t(offset));
       if (w < 0 && errno == EINTR) continue;
       check(w > 0, "write to " + tmp_ + " failed: " + std::strerror(errno), "check free disk space");
       p += w;
+      offset += uint64_t(w);
       n -= size_t(w);
     }
   }
@@ -283,16 +295,79 @@ class TempFile {
   bool committed_ = false;
 };
 
-}  // namespace
+}  // namespace detail
 
-void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+uint64_t TensorSpec::nbytes() const { return uint64_t(shape_numel(shape)) * dtype_size(dtype); }
+
+SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorSpec> specs, const std::map<std::string, std::string>& metadata)
+    : path_(std::move(path)), specs_(std::move(specs)), offsets_(specs_.size()) {
   nlohmann::ordered_json h = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
     nlohmann::ordered_json md = nlohmann::ordered_json::object();
     for (const auto& [k, v] : metadata) md[k] = v;
     h["__metadata__"] = std::move(md);
   }
+  std::set<std::string> seen;
+  for (const auto& t : specs_) {
+    const std::string where = "save_safetensors " + path_ + ": tensor '" + t.name + "'";
+    check(t.name != "__metadata__", where + ": the name is reserved by the format", "rename the tensor");
+    check(seen.insert(t.name).second, where + " is given twice", "tensor names must be unique");
+  }
+  // Layout: widest elements first (stable), so with the 8-aligned data start every tensor is aligned to its
+  // element size and readers can map it in place without gaps (the reference reader forbids gaps). Header
+  // entries follow the layout, as the reference writer's do.
+  std::vector<size_t> layout(specs_.size());
+  for (size_t i = 0; i < layout.size(); ++i) layout[i] = i;
+  std::stable_sort(layout.begin(), layout.end(),
+                   [&](size_t a, size_t b) { return dtype_size(specs_[a].dtype) > dtype_size(specs_[b].dtype); });
+  uint64_t offset = 0;
+  for (size_t i : layout) {
+    const TensorSpec& t = specs_[i];
+    nlohmann::ordered_json e = nlohmann::ordered_json::object();
+    e["dtype"] = safetensors_dtype_name(t.dtype);
+    e["shape"] = t.shape;
+    e["data_offsets"] = {offset, offset + t.nbytes()};
+    h[t.name] = std::move(e);
+    offsets_[i] = offset;
+    offset += t.nbytes();
+  }
+  std::string header;
+  try {
+    header = h.dump();
+  } catch (const nlohmann::json::exception& e) {
+    fail("save_safetensors " + path_ + ": a tensor name or metadata string is not valid UTF-8 (" + e.what() + ")", "use UTF-8 names");
+  }
+  header.append((8 - header.size() % 8) % 8, ' ');
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(header.size()) >> (8 * i));
+  data_start_ = 8 + header.size();
+  file_bytes_ = data_start_ + offset;
+
+  file_ = std::make_unique<detail::SafetensorsTempFile>(path_);
+  file_->reserve(file_bytes_);
+  file_->write_at(0, len, 8);
+  file_->write_at(8, header.data(), header.size());
+}
+
+SafetensorsWriter::~SafetensorsWriter() = default;
+
+void SafetensorsWriter::write(size_t i, uint64_t offset, const void* data, size_t n) {
+  check(i < specs_.size(), "SafetensorsWriter " + path_ + ": no tensor #" + std::to_string(i));
+  check(offset <= specs_[i].nbytes() && n <= specs_[i].nbytes() - offset,
+        "SafetensorsWriter " + path_ + ": " + std::to_string(n) + " bytes at " + std::to_string(offset) + " overrun tensor '" +
+            specs_[i].name + "' (" + std::to_string(specs_[i].nbytes()) + " bytes)");
+  if (n) file_->write_at(data_start_ + offsets_[i] + offset, data, n);
+}
+
+void SafetensorsWriter::commit() {
+  check(file_ != nullptr, "SafetensorsWriter " + path_ + ": committed twice");
+  file_->commit();
+  file_.reset();
+}
+
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorSpec> specs;
   std::set<std::string> seen;
   for (const auto& [name, t] : tensors) {
     const std::string where = "save_safetensors " + path + ": tensor '" + name + "'";
@@ -301,41 +376,11 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     check(t.defined(), where + " is undefined");
     check(t.device().is_cpu(), where + " is on " + t.device().str(), "copy it to the CPU before saving");
     check(t.is_contiguous(), where + " is not contiguous", "clone() it before saving");
+    specs.push_back({name, t.dtype(), t.shape()});
   }
-  // Layout: widest elements first (stable), so with the 8-aligned data start every tensor is aligned to its
-  // element size and readers can map it in place without gaps (the reference reader forbids gaps). Header
-  // entries follow the layout, as the reference writer's do.
-  std::vector<size_t> layout(tensors.size());
-  for (size_t i = 0; i < layout.size(); ++i) layout[i] = i;
-  std::stable_sort(layout.begin(), layout.end(), [&](size_t a, size_t b) {
-    return dtype_size(tensors[a].second.dtype()) > dtype_size(tensors[b].second.dtype());
-  });
-  uint64_t offset = 0;
-  for (size_t i : layout) {
-    const auto& [name, t] = tensors[i];
-    nlohmann::ordered_json e = nlohmann::ordered_json::object();
-    e["dtype"] = safetensors_dtype_name(t.dtype());
-    e["shape"] = t.shape();
-    e["data_offsets"] = {offset, offset + t.nbytes()};
-    h[name] = std::move(e);
-    offset += t.nbytes();
-  }
-  std::string header;
-  try {
-    header = h.dump();
-  } catch (const nlohmann::json::exception& e) {
-    fail("save_safetensors " + path + ": a tensor name or metadata string is not valid UTF-8 (" + e.what() + ")", "use UTF-8 names");
-  }
-  header.append((8 - header.size() % 8) % 8, ' ');
-  unsigned char len[8];
-  for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(header.size()) >> (8 * i));
-
-  TempFile out(path);
-  out.write(len, 8);
-  out.write(header.data(), header.size());
-  for (size_t i : layout)
-    if (tensors[i].second.nbytes()) out.write(tensors[i].second.raw(), tensors[i].second.nbytes());
-  out.commit();
+  SafetensorsWriter w(path, std::move(specs), metadata);
+  for (size_t i = 0; i < tensors.size(); ++i) w.write(i, 0, tensors[i].second.raw(), tensors[i].second.nbytes());
+  w.commit();
 }
 
 }  // namespace zt

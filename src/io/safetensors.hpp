@@ -81,6 +81,45 @@ class SafetensorsFile {
 // The format's dtype name for a zerotune dtype ("F32", "BF16", ...).
 const char* safetensors_dtype_name(DType t);
 
+// One tensor of a streamed write: what the header says about it.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::f32;
+  Shape shape;
+  uint64_t nbytes() const;
+};
+
+namespace detail {
+class SafetensorsTempFile;  // io/safetensors.cpp
+}
+
+// A safetensors file whose data is written after its header, in any order and from several threads at once (positioned
+// writes), e.g. a model generated tensor by tensor. Same layout, header bytes and atomicity as save_safetensors; disk
+// space for the whole file is reserved at construction where the filesystem supports it (a full disk fails early).
+class SafetensorsWriter {
+ public:
+  // Creates `path`'s temporary file and writes the header for `specs` (unique names, any order).
+  SafetensorsWriter(std::string path, std::vector<TensorSpec> specs, const std::map<std::string, std::string>& metadata = {});
+  ~SafetensorsWriter();  // removes the temporary file unless committed
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::vector<TensorSpec>& specs() const { return specs_; }
+  uint64_t file_bytes() const { return file_bytes_; }
+  // Writes n bytes at byte `offset` of tensor i's data (thread-safe; ranges of one call must not overlap another's).
+  void write(size_t i, uint64_t offset, const void* data, size_t n);
+  // fsync + rename onto `path`. Every byte of every tensor must have been written.
+  void commit();
+
+ private:
+  std::string path_;
+  std::vector<TensorSpec> specs_;
+  std::vector<uint64_t> offsets_;  // data-region offset of each spec
+  uint64_t data_start_ = 0, file_bytes_ = 0;
+  std::unique_ptr<detail::SafetensorsTempFile> file_;
+};
+
 // Writes `tensors` (CPU, contiguous, unique names) to `path`: 8-byte length, a compact JSON header
 // ("__metadata__" first when not empty) padded with spaces to a multiple of 8 bytes, then the data
 // contiguously. Layout (and header entry) order is the given order stably sorted by element size, widest

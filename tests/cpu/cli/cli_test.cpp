@@ -102,6 +102,28 @@ TEST(Cli, InitWritesALoadableModel) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, InitCopiesTheTokenizerAndChecksItsVocabulary) {
+  auto dir = std::filesystem::temp_directory_path() / ("zt_init_tok_" + std::to_string(::getpid()));
+  const std::string demo = std::string(ZT_SOURCE_DIR) + "/assets/demo/model";
+  Result r = sh(exe + " init --config " + demo + "/config.json --layers 1 --tokenizer " + demo + " --threads 3 --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("tokenizer copied"), std::string::npos) << r.out;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "config.json", "model.safetensors"})
+    EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
+  EXPECT_EQ(load_json_file((dir / "config.json").string())["num_hidden_layers"], 1);
+  r = sh("echo '{\"input_ids\": [1, 5, 9, 12]}' | " + exe + " score --model " + dir.string());
+  EXPECT_EQ(r.status, 0) << r.out;
+  // 667 token ids do not fit the qwen2 fixture's 160-row embedding
+  r = sh(exe + " init --config " + test::fixture_dir("qwen2") + "/model/config.json --tokenizer " + demo + " --out " + dir.string() + "_x");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("vocab_size 160"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir.string() + "_x/model.safetensors"));
+  r = sh(exe + " init --preset llama3-8b --config " + demo + "/config.json --out " + dir.string() + "_x");
+  EXPECT_NE(r.out.find("exactly one of --config and --preset"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir.string() + "_x");
+}
+
 }  // namespace
 
 namespace {
