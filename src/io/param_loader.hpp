@@ -47,9 +47,9 @@ class CheckpointLoader {
  private:
   const HfCheckpoint& ckpt_;
   std::chrono::steady_clock::time_point start_;  // before the uploader's set-up (pinned buffers), which counts
-  ops::Uploader up_;
-  std::unique_ptr<ByteProgress> progress_;
   std::vector<Tensor> keep_;  // source views that must outlive their copies (aligned copies of misaligned data)
+  ops::Uploader up_;          // destroyed (drained) before keep_
+  std::unique_ptr<ByteProgress> progress_;  // polls up_: stopped before it
   size_t tensors_ = 0;
   uint64_t bytes_ = 0;
   bool finished_ = false;

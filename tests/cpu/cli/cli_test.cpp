@@ -124,6 +124,23 @@ TEST(Cli, InitCopiesTheTokenizerAndChecksItsVocabulary) {
   std::filesystem::remove_all(dir.string() + "_x");
 }
 
+TEST(Cli, LoadBenchTimesTheTrainLoad) {
+  // --device -1: the CPU path (fp32), the same load as train; one JSON line per repetition.
+  Result r = sh(exe + " load-bench --model " + test::fixture_dir("llama2") + "/model --device -1 --repeat 2 --lora_dim 4 --chunk_mib 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  int lines = 0;
+  for (size_t p = r.out.find("{\"repeat\""); p != std::string::npos; p = r.out.find("{\"repeat\"", p + 1)) {
+    const Json j = Json::parse(r.out.substr(p, r.out.find('\n', p) - p));
+    EXPECT_EQ(j["repeat"], lines);
+    EXPECT_EQ(j["device"], "cpu");
+    EXPECT_EQ(j["tensors"], 21);  // embed + 2 x 9 + norm + lm_head
+    EXPECT_GT(j["bytes"].get<double>(), 0);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2) << r.out;
+  EXPECT_NE(r.out.find("loaded 21 tensors"), std::string::npos) << r.out;
+}
+
 }  // namespace
 
 namespace {
