@@ -116,11 +116,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const int64_t mbs = a.integer("mbs"), seq = a.integer("seq"), warmup = a.integer("warmup");
   const int64_t steps = a.given("steps") ? a.integer("steps") : hh ? 40 : 10;
   const int64_t epoch_samples = a.integer("epoch_samples");
-  check(mbs > 0 && seq > 1, "zerotune bench: --mbs must be >= 1 and --seq >= 2");
-  check(steps > 0 && warmup >= 0, "zerotune bench: --steps must be >= 1 and --warmup >= 0");
-  check(hh || !a.given("epoch_samples"), "zerotune bench: --epoch_samples estimates an epoch of drawn lengths",
+  check(mbs > 0 && seq > 1, "--mbs must be >= 1 and --seq >= 2");
+  check(steps > 0 && warmup >= 0, "--steps must be >= 1 and --warmup >= 0");
+  check(hh || !a.given("epoch_samples"), "--epoch_samples estimates an epoch of drawn lengths",
         "add --lengths hh (a fixed-length epoch is epoch_samples / mbs x step_s)");
-  check(epoch_samples > 0, "zerotune bench: --epoch_samples must be >= 1");
+  check(epoch_samples > 0, "--epoch_samples must be >= 1");
   if (hh && seq != 512)
     std::fprintf(stderr,
                  "zerotune bench: --lengths hh with --seq %lld: drawn lengths are truncated at %lld tokens (max_seq_len) "
