@@ -9,15 +9,18 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "ops/cuda/block_cache.hpp"
 #include "ops/cuda/runtime.hpp"
 
 namespace zt::cuda {
 
 namespace {
 
-// cudaMalloc-backed allocator that keeps freed blocks for reuse by size (a training step allocates the same
-// shapes every micro-step, so after the first step nothing reaches cudaMalloc/cudaFree), and counts the
-// bytes handed out (peak = torch.cuda.max_memory_allocated's measure) and the bytes held from the driver.
+// cudaMalloc-backed allocator that keeps freed blocks for reuse (a training step allocates the same shapes every
+// micro-step, so after the first step nothing reaches cudaMalloc/cudaFree; pad-free micro-batches vary their
+// shapes, so blocks come in size classes and a request may take a slightly larger one: block_cache.hpp), and
+// counts the bytes asked for (rounded to 512; peak = torch.cuda.max_memory_allocated's measure) and the bytes
+// held from the driver.
 class CachingAllocator {
  public:
   AllocatorStats stats() {
@@ -27,28 +30,25 @@ class CachingAllocator {
 
  public:
   void* alloc(size_t bytes, int device) {
-    const size_t n = (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
+    const size_t asked = (std::max<size_t>(bytes, 1) + 511) / 512 * 512;
     std::lock_guard<std::mutex> lock(mu_);
-    void* p = nullptr;
-    auto& free_list = free_[key(n, device)];
-    if (!free_list.empty()) {
-      p = free_list.back();
-      free_list.pop_back();
-    } else {
+    auto [p, size] = free_.take(bytes, device);
+    if (!p) {
+      size = block_size(bytes);
       cuda::DeviceGuard g(device);
-      cudaError_t e = cudaMalloc(&p, n);
+      cudaError_t e = cudaMalloc(&p, size);
       if (e != cudaSuccess) {  // give cached blocks back and retry once
         cudaGetLastError();
         release_locked();
-        e = cudaMalloc(&p, n);
+        e = cudaMalloc(&p, size);
       }
       ZT_CUDA(e);
-      reserved_ += n;
+      reserved_ += size;
       ++device_allocs_;
       peak_reserved_ = std::max(peak_reserved_, reserved_);
     }
-    live_[p] = {n, device};
-    in_use_ += n;
+    live_[p] = {size, asked, device};
+    in_use_ += asked;
     peak_in_use_ = std::max(peak_in_use_, in_use_);
     return p;
   }
@@ -56,8 +56,8 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = live_.find(p);
     if (it == live_.end()) return;
-    in_use_ -= it->second.first;
-    free_[key(it->second.first, it->second.second)].push_back(p);
+    in_use_ -= it->second.asked;
+    free_.put(p, it->second.size, it->second.device);
     live_.erase(it);
   }
   void reset_peak() {
@@ -69,20 +69,21 @@ class CachingAllocator {
   size_t peak_reserved() const { return peak_reserved_; }
 
  private:
-  static uint64_t key(size_t n, int device) { return (uint64_t(n) << 4) | uint64_t(device & 15); }
+  struct Live {
+    size_t size, asked;  // the block's bytes, the request's (rounded to 512)
+    int device;
+  };
   void release_locked() {
-    for (auto& [k, list] : free_)
-      for (void* p : list) {
-        cuda::DeviceGuard g(int(k & 15));
-        cudaDeviceSynchronize();
-        cudaFree(p);
-        reserved_ -= k >> 4;
-      }
-    free_.clear();
+    free_.drain([&](void* p, size_t size, int device) {
+      cuda::DeviceGuard g(device);
+      cudaDeviceSynchronize();
+      cudaFree(p);
+      reserved_ -= size;
+    });
   }
   std::mutex mu_;
-  std::unordered_map<uint64_t, std::vector<void*>> free_;
-  std::unordered_map<void*, std::pair<size_t, int>> live_;
+  FreeBlocks free_;
+  std::unordered_map<void*, Live> live_;
   size_t device_allocs_ = 0;
   size_t in_use_ = 0, peak_in_use_ = 0, reserved_ = 0, peak_reserved_ = 0;
 };
