@@ -1,7 +1,5 @@
-// The size classes and free list of the caching device allocator, apart from CUDA so a CPU test can drive them.
-// Pad-free micro-batches change shape every step: blocks are cut to a few sizes per power of two and a request
-// may take a cached block up to 1/8 larger, so a few dozen sizes serve every length instead of one cudaMalloc per
-// new shape (and a cache that only grows).
+// The size classes and free list of the caching device allocator, apart from CUDA so a CPU test can drive them:
+// blocks cut to a few sizes per power of two, and a request may take a cached block up to 1/8 larger.
 #pragma once
 #include <algorithm>
 #include <bit>
@@ -11,6 +9,9 @@
 #include <vector>
 
 namespace zt::cuda {
+
+// Pad-free micro-batches change shape every step; with exact sizes each new shape was a cudaMalloc and the cache
+// only grew. With classes a few dozen sizes serve every length.
 
 // The bytes a request is allocated with (>= bytes, a multiple of 512):
 //   up to 64 KiB:       a multiple of 512;
