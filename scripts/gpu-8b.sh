@@ -52,6 +52,8 @@ step() {
   return $rc
 }
 
+# The loader's GPU tests first (seconds): conversions, stream ordering, the engine on the GPU against the old fill.
+[[ -x carry/bin/cuda_load_cuda_test ]] && step loadtest 120 carry/bin/cuda_load_cuda_test --gtest_brief=1
 step init 240 "$z" init --preset llama3-8b --out "$work/model" --tokenizer "$work/tok" --seed 1 || exit 1
 grep -h "init: wrote" "$out/init.log" | tee -a "$timings"
 ls -l "$work/model" | tee -a "$out/init.log"

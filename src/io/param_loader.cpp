@@ -26,10 +26,17 @@ CheckpointLoader::CheckpointLoader(const HfCheckpoint& ckpt, const model::ModelL
 CheckpointLoader::~CheckpointLoader() = default;
 
 size_t CheckpointLoader::load_unit(const model::UnitLayout& u, const model::UnitParams& dst) {
+  const size_t n = queue_unit(u, dst);
+  fence();
+  return n;
+}
+
+size_t CheckpointLoader::queue_unit(const model::UnitLayout& u, const model::UnitParams& dst,
+                                    const std::function<bool(const model::ParamInfo&)>& pick) {
   check(!finished_, "CheckpointLoader: load_unit after finish");
   size_t loaded = 0;
   for (const auto& p : u.params) {
-    if (!ckpt_.contains(p.name)) continue;
+    if (!ckpt_.contains(p.name) || (pick && !pick(p))) continue;
     const SafetensorsEntry& e = ckpt_.info(p.name);
     check(e.shape == p.shape, ckpt_.dir() + ": tensor '" + p.name + "' has shape " + shape_str(e.shape) +
                                   ", the model's config.json implies " + shape_str(p.shape),
@@ -45,10 +52,13 @@ size_t CheckpointLoader::load_unit(const model::UnitLayout& u, const model::Unit
     bytes_ += e.nbytes();
     ++loaded;
   }
-  up_.fence();
-  keep_.clear();
   tensors_ += loaded;
   return loaded;
+}
+
+void CheckpointLoader::fence() {
+  up_.fence();
+  keep_.clear();  // the host side of every queued copy is done
 }
 
 LoadStats CheckpointLoader::finish() {

@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,8 +40,14 @@ class CheckpointLoader {
 
   // Every parameter of `u` found in the checkpoint into its view in `dst` (on the loader's device), converting float
   // dtypes; shapes are checked. Returns how many. When it returns, the copies are ordered before later work of this
-  // thread on the device (GPU; the host does not wait for them) or done (CPU).
+  // thread on the device (GPU; the host does not wait for them) or done (CPU). = queue_unit + fence.
   size_t load_unit(const model::UnitLayout& u, const model::UnitParams& dst);
+  // The same in two halves, so the caller can work on the host while the copies run: queues the tensors `pick`
+  // accepts (all when null), which worker threads start copying at once ...
+  size_t queue_unit(const model::UnitLayout& u, const model::UnitParams& dst,
+                    const std::function<bool(const model::ParamInfo&)>& pick = nullptr);
+  // ... and orders everything queued before later work of this thread on the device (done, on the CPU).
+  void fence();
   // Waits for the device and stops the progress report.
   LoadStats finish();
 

@@ -63,6 +63,10 @@ void ResidentModel::zero_grad() {
 
 static void fill_param(Tensor t, const ParamInfo& p, double std, float lora_bound, std::mt19937_64& rng,
                        std::optional<int64_t> padding_idx) {
+  if (p.init == Init::zeros) {  // draws nothing: a memset on the tensor's device (no host buffer for 8B-sized LoRA)
+    ops::zero(t);
+    return;
+  }
   Tensor host = Tensor::empty(t.shape(), DType::f64);
   double* h = host.data<double>();
   const int64_t n = host.numel();

@@ -69,10 +69,8 @@ void Uploader::upload(const Tensor& dst, const void* src, DType src_t) {
   const int64_t n = dst.numel();
   if (n == 0) return;
   check(src != nullptr, "upload: no source bytes for " + dst.str());
-  if (!begun_) {
-    backend_->begin();
-    begun_ = true;
-  }
+  backend_->begin();  // after whatever this thread queued on the device so far (e.g. a memset of dst)
+  begun_ = true;
   const int64_t per = std::max<int64_t>(1, int64_t(opt_.chunk_bytes / std::max(dtype_size(src_t), dtype_size(dst.dtype()))));
   {
     std::lock_guard g(mu_);

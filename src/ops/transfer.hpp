@@ -31,8 +31,8 @@ class UploadBackend {
  public:
   virtual ~UploadBackend() = default;
   virtual void run(const UploadChunk& c) = 0;
-  // Called on the uploading thread before chunks queued after a fence are handed out: later copies must not
-  // overtake work queued earlier on this thread's stream of the device (e.g. a memset of the destination).
+  // Called on the uploading thread by each upload() before its chunks are handed out: its copies must not overtake
+  // work queued earlier on this thread's stream of the device (e.g. a memset of the destination).
   virtual void begin() {}
   // Called on the uploading thread once every chunk queued so far has returned from run(): orders the copies
   // before later work on this thread's stream (GPU) and returns without waiting for the device.
@@ -56,7 +56,7 @@ class Uploader {
   Device device() const { return dev_; }
   // Queues dst (contiguous, on the device) = n = dst.numel() elements of src_t read from host memory `src`, which must
   // stay valid and unchanged until the next fence(). Float dtypes convert into each other (round to nearest even);
-  // others must match.
+  // others must match. The copies land after work this thread queued on the device before the call.
   void upload(const Tensor& dst, const void* src, DType src_t);
   // Waits for the worker threads to take every queued chunk through the host side; on a GPU the copies are then
   // ordered before work queued afterwards on this thread's stream of the device (without waiting for them), on the

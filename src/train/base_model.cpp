@@ -16,8 +16,13 @@ LoadStats load_base_model(dist::ZeroEngine& engine, const std::string& model_dir
   CheckpointLoader loader(ckpt, engine.layout(), engine.device(), opt);
   engine.load([&](int u, const model::UnitParams& dst) {
     const model::UnitLayout& ul = engine.layout().units[size_t(u)];
+    // The base weights stream in while this thread draws the LoRA matrices; LoRA tensors the checkpoint has are
+    // queued after their initialisation (whose copies are complete when it returns), so the checkpoint wins.
+    auto is_lora = [](const model::ParamInfo& p) { return p.name.ends_with(".lora_right_weight") || p.name.ends_with(".lora_left_weight"); };
+    loader.queue_unit(ul, dst, [&](const model::ParamInfo& p) { return !is_lora(p); });
     model::init_unit_lora(lora, ul, dst, lora_rng);
-    loader.load_unit(ul, dst);
+    loader.queue_unit(ul, dst, is_lora);
+    loader.fence();
   });
   return loader.finish();
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -21,6 +22,12 @@ using namespace zt;
 using cudatest::kGpu;
 
 namespace {
+
+// The HF fixture's model directory: the compile-time path, else the repository root the staged run starts in.
+std::string hf_model(const std::string& name) {
+  const std::filesystem::path p = test::fixture_dir(name) + "/model";
+  return std::filesystem::exists(p) ? p.string() : (std::filesystem::current_path() / "tests/fixtures/hf" / name / "model").string();
+}
 
 std::string bytes_of(const Tensor& t) {
   Tensor h = t;
@@ -100,7 +107,7 @@ TEST(LoadCuda, BaseModelOnTheGpuMatchesThePerTensorFill) {
   cuda::initialize();
   for (const char* fx : {"llama2", "qwen2"})
     for (int stage : {0, 3}) {
-      const std::string dir = test::fixture_dir(fx) + "/model";
+      const std::string dir = hf_model(fx);
       const model::ModelConfig cfg = model::load_model_config(dir);
       model::LoraSpec lora;
       lora.dim = 4;
