@@ -188,18 +188,22 @@ TEST_P(CudaOps, RopeForwardBackwardLlama3) {
 }
 
 TEST_P(CudaOps, SwigluAndDropout) {
+  // 10007 takes the scalar kernels; 8192 (16-byte aligned buffers, a multiple of every vector width) the vector ones.
+  for (const int64_t m : {int64_t(10007), int64_t(8192)}) {
+    Tensor g = rand_host({m}, dt(), rng, -4, 4), u = rand_host({m}, dt(), rng), out = Tensor::empty({m}, f32);
+    Tensor gg = to_gpu(g, dt()), gu = to_gpu(u, dt()), gout = poisoned({m}, dt());
+    swiglu_forward(out, g, u);
+    swiglu_forward(gout, gg, gu);
+    EXPECT_CLOSE(gout, out, dt()) << m;
+    Tensor dout = rand_host({m}, dt(), rng), dg = Tensor::empty({m}, f32), du = Tensor::empty({m}, f32);
+    Tensor gdg = poisoned({m}, dt()), gdu = poisoned({m}, dt());
+    swiglu_backward(dg, du, dout, g, u);
+    swiglu_backward(gdg, gdu, to_gpu(dout, dt()), gg, gu);
+    EXPECT_CLOSE(gdg, dg, dt()) << m;
+    EXPECT_CLOSE(gdu, du, dt()) << m;
+  }
   const int64_t n = 10007;
-  Tensor g = rand_host({n}, dt(), rng, -4, 4), u = rand_host({n}, dt(), rng), out = Tensor::empty({n}, f32);
-  Tensor gg = to_gpu(g, dt()), gu = to_gpu(u, dt()), gout = poisoned({n}, dt());
-  swiglu_forward(out, g, u);
-  swiglu_forward(gout, gg, gu);
-  EXPECT_CLOSE(gout, out, dt());
-  Tensor dout = rand_host({n}, dt(), rng), dg = Tensor::empty({n}, f32), du = Tensor::empty({n}, f32);
-  Tensor gdg = poisoned({n}, dt()), gdu = poisoned({n}, dt());
-  swiglu_backward(dg, du, dout, g, u);
-  swiglu_backward(gdg, gdu, to_gpu(dout, dt()), gg, gu);
-  EXPECT_CLOSE(gdg, dg, dt());
-  EXPECT_CLOSE(gdu, du, dt());
+  Tensor u = rand_host({n}, dt(), rng), gu = to_gpu(u, dt());
 
   const DropoutSpec d{0.3f, 7, 12345};
   Tensor dr = Tensor::empty({n}, f32), gdr = poisoned({n}, dt());

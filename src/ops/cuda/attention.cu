@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/cuda/attention_tc.hpp"
 #include "ops/cuda/common.cuh"
 
 namespace zt::cuda {
@@ -21,10 +22,7 @@ constexpr int kDqBM = 64, kDqBN = 32;
 // dK/dV: key tile rows; query tile rows
 constexpr int kKvBN = 64, kKvBM = 32;
 
-// One tile of work: a sequence's first token and length, and the tile's first row within the sequence.
-struct Tile {
-  int32_t start, len, row0, pad;
-};
+using Tile = AttnTile;
 
 // ---- tile helpers (all threads of the block call them) ----
 
@@ -371,9 +369,14 @@ void attention_forward(void* out, float* lse, const void* q, const void* k, cons
   constexpr const char* op = "attention_forward";
   check_dims(D, Hq, Hkv, op);
   if (T == 0) return;
-  const std::vector<Tile> tiles = make_tiles(cu_host, num_seqs, kFwdBM, true);
+  const bool tc = attention_tc_supported(dt, D, dropout.p, ctx);
+  const std::vector<Tile> tiles = make_tiles(cu_host, num_seqs, tc ? attention_tc_rows(AttnTileKind::forward) : kFwdBM, true);
   auto* dev_tiles = static_cast<Tile*>(ctx.scratch(tiles.size() * sizeof(Tile)));
   ZT_CUDA(cudaMemcpyAsync(dev_tiles, tiles.data(), tiles.size() * sizeof(Tile), cudaMemcpyHostToDevice, ctx.stream()));
+  if (tc) {
+    attention_tc_forward(out, lse, q, k, v, dt, dev_tiles, int(tiles.size()), T, Hq, Hkv, D, scale, ctx.stream());
+    return;
+  }
   const dim3 grid(unsigned(tiles.size()), unsigned(Hq));
   dispatch_float(dt, op, [&](auto t) {
     using T_ = decltype(t);
@@ -395,8 +398,9 @@ void attention_backward(void* dq, void* dk, void* dv, const void* dout, const vo
   constexpr const char* op = "attention_backward";
   check_dims(D, Hq, Hkv, op);
   if (T == 0) return;
-  const std::vector<Tile> qt = make_tiles(cu_host, num_seqs, kDqBM, true);
-  const std::vector<Tile> kt = make_tiles(cu_host, num_seqs, kKvBN, false);
+  const bool tc = attention_tc_supported(dt, D, dropout.p, ctx);
+  const std::vector<Tile> qt = make_tiles(cu_host, num_seqs, tc ? attention_tc_rows(AttnTileKind::dq) : kDqBM, true);
+  const std::vector<Tile> kt = make_tiles(cu_host, num_seqs, tc ? attention_tc_rows(AttnTileKind::dkdv) : kKvBN, false);
   // scratch: delta f32 (Hq, T), then the query tiles, then the key tiles
   const size_t delta_bytes = (size_t(Hq) * size_t(T) * sizeof(float) + 255) / 256 * 256;
   char* base = static_cast<char*>(ctx.scratch(delta_bytes + (qt.size() + kt.size()) * sizeof(Tile)));
@@ -411,6 +415,11 @@ void attention_backward(void* dq, void* dk, void* dv, const void* dout, const vo
     attn_delta_kernel<T_><<<unsigned((rows * 32 + 255) / 256), 256, 0, ctx.stream()>>>(
         delta, static_cast<const T_*>(dout), static_cast<const T_*>(out), T, Hq, D);
     check_launch("attn_delta_kernel");
+    if (tc) {
+      attention_tc_backward(dq, dk, dv, dout, q, k, v, lse, delta, dt, dev_qt, int(qt.size()), dev_kt, int(kt.size()), T,
+                            Hq, Hkv, D, scale, ctx.stream());
+      return;
+    }
     dispatch_dmax(D, [&](auto dmax) {
       constexpr int DMAX = decltype(dmax)::value, LD = DMAX + 1;
       const size_t dq_smem = size_t(2 * kDqBM * LD + 2 * kDqBN * LD + kDqBM * (kDqBN + 1)) * sizeof(float);
