@@ -37,14 +37,15 @@ timings="$out/timings.txt"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nproc; free -g | sed -n 2p; df -h "$work" | tail -1; } 2>&1 | tee "$out/machine.txt"
 
 status=0
-# step NAME LIMIT_S CMD...: runs CMD under timeout with its output in $OUT/NAME.log, records the wall time.
+stamp() { while IFS= read -r l; do printf '%(%H:%M:%S)T %s\n' -1 "$l"; done; }  # when each line came (load, steps, save)
+# step NAME LIMIT_S CMD...: runs CMD under timeout with its time-stamped output in $OUT/NAME.log, records the wall time.
 step() {
   local name="$1" limit="$2"
   shift 2
   local t0 t1 rc
   t0=$(date +%s%N)
-  timeout "$limit" "$@" > "$out/$name.log" 2>&1
-  rc=$?
+  timeout "$limit" "$@" 2>&1 | stamp > "$out/$name.log"
+  rc=${PIPESTATUS[0]}
   t1=$(date +%s%N)
   local ms=$(( (t1 - t0) / 1000000 ))
   printf '%-10s rc=%-3s %5d.%01d s\n' "$name" "$rc" $((ms / 1000)) $((ms % 1000 / 100)) | tee -a "$timings"
@@ -53,20 +54,20 @@ step() {
 }
 
 # The loader's GPU tests first (seconds): conversions, stream ordering, the engine on the GPU against the old fill.
-[[ -x carry/bin/cuda_load_cuda_test ]] && step loadtest 120 carry/bin/cuda_load_cuda_test --gtest_brief=1
-step init 240 "$z" init --preset llama3-8b --out "$work/model" --tokenizer "$work/tok" --seed 1 || exit 1
+[[ -x carry/bin/cuda_load_cuda_test ]] && step loadtest 90 carry/bin/cuda_load_cuda_test --gtest_brief=1
+step init 180 "$z" init --preset llama3-8b --out "$work/model" --tokenizer "$work/tok" --seed 1 || exit 1
 grep -h "init: wrote" "$out/init.log" | tee -a "$timings"
 ls -l "$work/model" | tee -a "$out/init.log"
 # Warm the page cache (the shards were just written, so this mostly reads memory); its rate is printed too.
-step warm 120 sh -c "cat '$work'/model/*.safetensors > /dev/null"
-step load 180 "$z" load-bench --model "$work/model" --repeat 2 --lora_dim 128 --lora_module_name layers.
-grep -h "^{" "$out/load.log" | tee -a "$timings"
+step warm 60 sh -c "cat '$work'/model/*.safetensors > /dev/null"
+step load 120 "$z" load-bench --model "$work/model" --repeat 2 --lora_dim 128 --lora_module_name layers.
+grep -h '{"repeat"' "$out/load.log" | tee -a "$timings"
 grep -h "loaded .* tensors" "$out/load.log" | tee -a "$timings"
 
 # DeepSpeed-Chat step 1, training_scripts/llama2/run_llama2_7b_lora.sh flags (learning rate, weight decay, LoRA on
 # "layers.", ZeRO-3, checkpointing), one epoch over phase 1 of a 1,19,0 split of the synthetic dataset (300 of its
 # 6,000 training rows: 75 micro-batches of 4; 30 eval rows).
-step train 420 "$z" train --deepspeed \
+step train 360 "$z" train --deepspeed \
   --data_path assets/demo/dataset --data_split 1,19,0 \
   --model_name_or_path "$work/model" \
   --per_device_train_batch_size 4 --per_device_eval_batch_size 4 --max_seq_len 512 \
@@ -74,7 +75,8 @@ step train 420 "$z" train --deepspeed \
   --lr_scheduler_type cosine --num_warmup_steps 0 --seed 1234 --gradient_checkpointing \
   --dtype bf16 --zero_stage 3 --lora_dim 128 --lora_module_name layers. \
   --data_output_path "$work/data_files" --output_dir "$work/out"
-grep -hE "loaded .* tensors|ppl:|trained [0-9]+ steps|Running training|saving|ZeRO-3 state" "$out/train.log" | tee -a "$timings"
+grep -hE "loaded .* tensors|ppl:|trained [0-9]+ steps|Running training|saving|ZeRO-3 state|Evaluating" "$out/train.log" | tee -a "$timings"
+tail -1 "$out/train.log" | tee -a "$timings"  # the time the run ended (after the save)
 ls -l "$work/out" 2>&1 | tee -a "$out/train.log"
 [[ -f "$work/out/model.safetensors.index.json" ]] || { echo "gpu-8b: no sharded model in $work/out" | tee -a "$timings"; status=1; }
 rm -rf "$work"
