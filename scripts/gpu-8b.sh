@@ -29,7 +29,7 @@ z="$root/carry/bin/zerotune"
 [[ -x "$z" ]] || { echo "gpu-8b: $z missing (stage with scripts/gpu-run.sh --stage)" >&2; exit 1; }
 [[ -f carry/llama3-tokenizer.tar.xz ]] || { echo "gpu-8b: carry/llama3-tokenizer.tar.xz missing (scripts/gpu-8b.sh --stage-tokenizer)" >&2; exit 1; }
 # On disk (the model is 16 GB, the trained copy another 16 GB; the machine has 64 GiB of disk and 128 GiB of RAM).
-work="${ZT_8B_DIR:-$root/.gpu-8b}"
+work="${ZT_8B_DIR:-$root/.cache/gpu-8b}"  # .cache/ is ignored by git
 rm -rf "$work" && mkdir -p "$work/tok"
 tar -C "$work/tok" -xJf carry/llama3-tokenizer.tar.xz
 timings="$out/timings.txt"
