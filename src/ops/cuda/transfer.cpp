@@ -4,6 +4,7 @@
 #include "ops/cuda/transfer.hpp"
 
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -109,8 +110,8 @@ class CudaUploadBackend : public ops::UploadBackend {
   int acquire() {
     std::unique_lock lk(mu_);
     cv_.wait(lk, [&] { return !free_.empty(); });
-    const int k = free_.back();
-    free_.pop_back();
+    const int k = free_.front();  // the longest free: its copy is the likeliest to have finished
+    free_.pop_front();
     return k;
   }
   void release(int k) {
@@ -128,7 +129,7 @@ class CudaUploadBackend : public ops::UploadBackend {
   std::vector<Slot> slots_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<int> free_;
+  std::deque<int> free_;  // FIFO
 };
 
 }  // namespace
