@@ -10,7 +10,7 @@ namespace zt::cuda {
 
 namespace {
 constexpr int kThreads = 256;
-constexpr int kMaxPartialBlocks = 128;
+constexpr int kMaxPartialBlocks = 512;
 
 // ---- kernels ----
 
@@ -90,7 +90,9 @@ void rmsnorm_backward(void* dx, void* dweight, DType dweight_t, const void* dout
   const int max_smem = ctx.props().sharedMemPerBlockOptin;
   check(smem <= size_t(max_smem), "rmsnorm_backward: hidden size " + std::to_string(C) + " exceeds the " +
                                       std::to_string(max_smem / 4) + " columns one block can reduce on this GPU");
-  const int blocks = int(std::min<int64_t>(N, kMaxPartialBlocks));
+  // Without a weight gradient every row is its own block (a few blocks per SM keep the loads in flight); with one,
+  // blocks share rows so the (blocks, C) partials stay small.
+  const int blocks = dweight ? int(std::min<int64_t>(N, kMaxPartialBlocks)) : int(std::min<int64_t>(N, INT32_MAX));
   float* partial = dweight ? static_cast<float*>(ctx.scratch(size_t(blocks) * size_t(C) * sizeof(float))) : nullptr;
   dispatch_float(dt, "rmsnorm_backward", [&](auto t) {
     using T = decltype(t);
