@@ -135,6 +135,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   cuda::install_caching_allocator();
   const Device dev = Device::CUDA(dev_index);
   std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
+  if (comm->reserved_sms() > 0) cuda::current(dev).set_gemm_sm_margin(comm->reserved_sms());  // ZEROTUNE_COMM_SMS
 
   Json cj = a.given("config") ? load_json_file(a.str("config")) : llama3_8b_config(int(a.integer("layers")));
   if (a.given("layers")) cj["num_hidden_layers"] = a.integer("layers");
@@ -270,6 +271,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
               {"world_size", ri.world_size},
               {"zero_stage", zo.stage},
               {"offload", zo.offload},
+              {"comm_sms", comm->reserved_sms()},
               {"lengths", hh ? "hh" : "fixed"},
               {"steps", steps},
               {"warmup", warmup},

@@ -125,6 +125,10 @@ int cmd_train(const std::vector<std::string>& argv) {
   // GPU: parameters (and the saved weights) in the compute dtype, fp32 masters and AdamW state beside them.
   const DType compute = dev.is_cuda() ? s.dtype : DType::f32;
   std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
+#ifdef ZT_HAVE_CUDA
+  // ZEROTUNE_COMM_SMS: collectives overlapping compute keep to that many SMs, and GEMMs leave them free.
+  if (dev.is_cuda() && comm->reserved_sms() > 0) cuda::current(dev).set_gemm_sm_margin(comm->reserved_sms());
+#endif
   if (dev.is_cuda())
     log::info("rank " + std::to_string(rank) + "/" + std::to_string(world) + " training on " + dev.str() + " in " + dtype_name(compute) +
               " (fp32 master weights and AdamW state), ZeRO stage " + std::to_string(s.zero.stage) + ", " + comm->backend());

@@ -20,6 +20,7 @@ struct BackendOptions {
   int master_port = 0;
   std::string gloo_ifname;                // ...or on this interface (GLOO_SOCKET_IFNAME) when set
   int cuda_device = 0;                    // NCCL: the GPU this rank uses
+  int max_ctas = 0;                       // NCCL: cap on the CTAs (SMs) one collective uses (0: NCCL's choice)
 };
 
 // `keep_alive` is owned by the returned Comm (the store and rank 0's server live as long as it).

@@ -21,6 +21,8 @@ class Comm {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual const char* backend() const = 0;  // "nccl", "gloo", "single", "loopback"
+  // SMs this Comm's collectives are capped at (ZEROTUNE_COMM_SMS); compute running beside them leaves these free.
+  virtual int reserved_sms() const { return 0; }
 
   // out (size() * in.numel()) <- every rank's `in`, in rank order. `in` may be out's own slice
   // [rank() * n, (rank() + 1) * n) (in-place gather).

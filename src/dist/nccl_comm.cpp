@@ -75,7 +75,12 @@ std::string secs(milliseconds t) { return std::to_string(t.count() / 1000) + " s
 class NcclComm final : public Comm {
  public:
   NcclComm(TcpStore& store, const BackendOptions& o, std::shared_ptr<void> keep_alive)
-      : rank_(o.rank), size_(o.size), device_(o.cuda_device), timeout_(o.timeout), keep_alive_(std::move(keep_alive)) {
+      : rank_(o.rank),
+        size_(o.size),
+        device_(o.cuda_device),
+        max_ctas_(o.max_ctas),
+        timeout_(o.timeout),
+        keep_alive_(std::move(keep_alive)) {
     who_ = "rank " + std::to_string(rank_) + " (GPU " + std::to_string(device_) + " on host " + hostname() + ")";
     try {
       init(store, o);
@@ -113,6 +118,10 @@ class NcclComm final : public Comm {
     // and ncclCommAbort instead of a hang.
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;
+    if (o.max_ctas > 0) {
+      config.maxCTAs = o.max_ctas;
+      config.minCTAs = std::min(o.max_ctas, 4);
+    }
     ncclResult_t r = ncclCommInitRankConfig(&comm_, size_, id, rank_, &config);
     if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
     if (r != ncclSuccess) {
@@ -169,6 +178,7 @@ class NcclComm final : public Comm {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* backend() const override { return "nccl"; }
+  int reserved_sms() const override { return max_ctas_; }
 
   void all_gather(Tensor out, const Tensor& in) override {
     expect_here(out, "all_gather out");
@@ -411,6 +421,7 @@ class NcclComm final : public Comm {
   }
 
   int rank_, size_, device_;
+  int max_ctas_;
   milliseconds timeout_;
   std::shared_ptr<void> keep_alive_;
   std::string who_;

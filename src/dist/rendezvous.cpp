@@ -337,6 +337,14 @@ CommOptions comm_options_from_env(const RankInfo& info, const EnvLookup& env) {
   o.rdzv_timeout = to_ms(seconds_var(env, "ZEROTUNE_RDZV_TIMEOUT", 300));
   o.comm_timeout = to_ms(seconds_var(env, "ZEROTUNE_COMM_TIMEOUT", 600));
   if (auto i = lookup(env, "GLOO_SOCKET_IFNAME")) o.gloo_ifname = *i;
+  if (auto c = lookup(env, "ZEROTUNE_COMM_SMS")) {
+    char* end = nullptr;
+    const long n = std::strtol(c->c_str(), &end, 10);
+    check(!c->empty() && *end == '\0' && n >= 0 && n <= 64,
+          "ZEROTUNE_COMM_SMS='" + *c + "' must be a whole number of SMs from 0 to 64",
+          "unset it for NCCL's own choice, or give e.g. 8");
+    o.comm_sms = int(n);
+  }
   return o;
 }
 
@@ -424,6 +432,7 @@ std::unique_ptr<Comm> meet(const RankInfo& info, Device device, const CommOption
   bo.master_port = info.master_port;
   bo.gloo_ifname = o.gloo_ifname;
   bo.cuda_device = device.index;
+  bo.max_ctas = o.comm_sms;
   std::unique_ptr<Comm> comm;
   if (device.is_cpu()) {
     bo.key_prefix = "zt/gloo/";

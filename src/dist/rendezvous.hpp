@@ -55,6 +55,7 @@ struct CommOptions {
   std::chrono::milliseconds rdzv_timeout{300'000};    // ZEROTUNE_RDZV_TIMEOUT (s): reaching the store, arrival
   std::chrono::milliseconds comm_timeout{600'000};    // ZEROTUNE_COMM_TIMEOUT (s): one collective
   std::string gloo_ifname;                            // GLOO_SOCKET_IFNAME: Gloo's interface (else the route to master)
+  int comm_sms = 0;  // ZEROTUNE_COMM_SMS: NCCL's CTAs are capped at this many and GEMMs leave as many SMs free (0: NCCL's choice)
 };
 // Reads the options above from the environment; fails when a multi-rank job has no secret and no opt-in.
 CommOptions comm_options_from_env(const RankInfo& info);

@@ -5,6 +5,7 @@
 
 #include <cublasLt.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 
@@ -68,7 +69,7 @@ template <class G, class T> __global__ void bias_grad_kernel(G* dbias, const T* 
 
 // Plans keyed by shape, transposes, dtypes, epilogue and operand alignments.
 struct GemmCache {
-  std::map<std::array<int64_t, 13>, std::unique_ptr<Plan>> plans;
+  std::map<std::array<int64_t, 14>, std::unique_ptr<Plan>> plans;
 };
 void GemmCacheDeleter::operator()(GemmCache* c) const { delete c; }
 
@@ -91,8 +92,10 @@ void gemm(void* c, DType c_t, const void* a, bool trans_a, const void* b, bool t
     else if (beta != 1.0f) scale_(c, c_t, beta, M * N, ctx.stream());
     return;
   }
-  const std::array<int64_t, 13> key{M, N, K, trans_a, trans_b, int64_t(ab_t), int64_t(c_t), bias != nullptr,
-                                    alignment(a), alignment(b), alignment(c), bias ? alignment(bias) : 0, ctx.device()};
+  const int sm_target = ctx.gemm_sm_margin() > 0 ? std::max(1, ctx.props().multiProcessorCount - ctx.gemm_sm_margin()) : 0;
+  const std::array<int64_t, 14> key{M, N, K, trans_a, trans_b, int64_t(ab_t), int64_t(c_t), bias != nullptr,
+                                    alignment(a), alignment(b), alignment(c), bias ? alignment(bias) : 0, ctx.device(),
+                                    sm_target};
   auto& slot = ctx.gemm_cache().plans[key];
   if (!slot) {
     auto p = std::make_unique<Plan>();
@@ -101,6 +104,8 @@ void gemm(void* c, DType c_t, const void* a, bool trans_a, const void* b, bool t
     const cublasOperation_t op_first = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, op_second = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     ZT_LT(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first)));
     ZT_LT(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second)));
+    if (sm_target > 0)
+      ZT_LT(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET, &sm_target, sizeof(sm_target)));
     if (bias) {
       const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
       ZT_LT(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));

@@ -68,6 +68,10 @@ class Context {
   void* host_scratch(size_t bytes);
   void synchronize();
   const cudaDeviceProp& props() const { return props_; }
+  // SMs GEMMs leave free for kernels running beside them on other streams (e.g. NCCL's while ZeRO-3 prefetches):
+  // cuBLASLt plans target multiProcessorCount - margin SMs, so a persistent GEMM does not wait for busy SMs.
+  int gemm_sm_margin() const { return gemm_sm_margin_; }
+  void set_gemm_sm_margin(int sms) { gemm_sm_margin_ = sms < 0 ? 0 : sms; }
 
  private:
   int device_;
@@ -82,6 +86,7 @@ class Context {
   size_t host_scratch_bytes_ = 0;
   std::unique_ptr<GemmCache, GemmCacheDeleter> gemm_cache_;
   cudaDeviceProp props_{};
+  int gemm_sm_margin_ = 0;
 };
 
 // The context ops on `device` use on this thread: the innermost ContextScope's, else one this thread creates

@@ -224,6 +224,16 @@ TEST(CommOptions, SecretPolicyAndTimeouts) {
   EXPECT_NE(e.find("ZEROTUNE_COMM_TIMEOUT='0' is not a positive number of seconds"), std::string::npos) << e;
   e = options_error(one, {{"ZEROTUNE_RDZV_TIMEOUT", "10s"}});
   EXPECT_NE(e.find("ZEROTUNE_RDZV_TIMEOUT='10s'"), std::string::npos) << e;
+
+  // ZEROTUNE_COMM_SMS: NCCL's CTA cap and the SMs GEMMs leave free (0 / unset: NCCL decides).
+  EXPECT_EQ(comm_options_from_env(one, lookup({})).comm_sms, 0);
+  EXPECT_EQ(comm_options_from_env(one, lookup({{"ZEROTUNE_COMM_SMS", "8"}})).comm_sms, 8);
+  for (const char* bad : {"eight", "-1", "65", "8 "}) {
+    e = options_error(one, {{"ZEROTUNE_COMM_SMS", bad}});
+    EXPECT_NE(e.find("ZEROTUNE_COMM_SMS='" + std::string(bad) + "' must be a whole number of SMs from 0 to 64"),
+              std::string::npos)
+        << e;
+  }
 }
 
 TEST(InitComm, WorldSizeOneIsTheSingleComm) {
