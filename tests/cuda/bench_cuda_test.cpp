@@ -70,7 +70,8 @@ TEST(BenchCuda, HhDrawsPadFreeBatchesAndEstimatesTheEpoch) {
   EXPECT_LT(mean, 220);
   EXPECT_NEAR(j["tokens_per_step_mean"].get<double>(), 4 * mean, 1e-2);
   EXPECT_NEAR(j["dist_len_mean"].get<double>(), 148.0, 1.5);
-  EXPECT_NEAR(double(j["real_tokens_per_epoch"].get<int64_t>()), 15252 * j["dist_len_mean"].get<double>(), 1.0);
+  // dist_len_mean is printed to 3 decimals, so the product carries up to 15252 x 0.0005 = 7.6 tokens of rounding.
+  EXPECT_NEAR(double(j["real_tokens_per_epoch"].get<int64_t>()), 15252 * j["dist_len_mean"].get<double>(), 8.0);
   const double step = j["step_s"].get<double>(), epoch = j["epoch_s"].get<double>();
   EXPECT_GT(step, 0);
   EXPECT_NEAR(epoch / 3813, step, 0.2 * step + 2e-4);  // per-step timing vs the loop's total: the same time
