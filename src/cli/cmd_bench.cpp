@@ -14,6 +14,7 @@
 #include "core/json.hpp"
 #include "data/lengths.hpp"
 #include "model/batch.hpp"
+#include "model/presets.hpp"
 #include "dist/rendezvous.hpp"
 #include "dist/zero.hpp"
 #include "model/resident.hpp"
@@ -30,23 +31,6 @@ namespace zt::cli {
 int cmd_bench(const std::vector<std::string>& args);
 
 namespace {
-
-// meta-llama/Meta-Llama-3-8B's shape, as ../shared/peers/peer_torch.py builds it (default rope, untied head).
-[[maybe_unused]] Json llama3_8b_config(int layers) {
-  return {{"architectures", {"LlamaForCausalLM"}},
-          {"model_type", "llama"},
-          {"vocab_size", 128256},
-          {"hidden_size", 4096},
-          {"intermediate_size", 14336},
-          {"num_hidden_layers", layers},
-          {"num_attention_heads", 32},
-          {"num_key_value_heads", 8},
-          {"max_position_embeddings", 8192},
-          {"rope_theta", 500000.0},
-          {"rms_norm_eps", 1e-5},
-          {"initializer_range", 0.02},
-          {"tie_word_embeddings", false}};
-}
 
 // Random weights without drawing billions of numbers: each parameter is filled from a pool of normal (or LoRA
 // uniform) draws laid out cyclically; norms are ones and zero-initialised tensors zeros, as transformers/peft.
@@ -137,7 +121,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
   if (comm->reserved_sms() > 0) cuda::current(dev).set_gemm_sm_margin(comm->reserved_sms());  // ZEROTUNE_COMM_SMS
 
-  Json cj = a.given("config") ? load_json_file(a.str("config")) : llama3_8b_config(int(a.integer("layers")));
+  Json cj = a.given("config") ? load_json_file(a.str("config")) : model::llama3_8b_config(int(a.integer("layers")));
   if (a.given("layers")) cj["num_hidden_layers"] = a.integer("layers");
   model::ModelConfig cfg = model::parse_model_config(cj, a.given("config") ? a.str("config") : "the built-in Llama-3-8B shape");
   model::LoraSpec lora;
