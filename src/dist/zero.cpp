@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "dist/scalar.hpp"
 #include "ops/elementwise.hpp"
 
 namespace zt::dist {
@@ -350,23 +351,6 @@ void ZeroEngine::reduce_gradients() {
   for (UnitState& s : units_)
     if (s.grad.defined()) comm_.all_reduce(s.grad, ReduceOp::avg);
   comm_.compute_waits();
-}
-
-static double all_reduce_scalar(Comm& comm, Device dev, double v, ReduceOp op) {
-  if (comm.size() == 1) return v;
-  Tensor host = Tensor::empty({1}, dev.is_cuda() ? DType::f32 : DType::f64);
-  if (dev.is_cuda()) host.data<float>()[0] = float(v);
-  else host.data<double>()[0] = v;
-  Tensor t = dev.is_cuda() ? Tensor::empty({1}, DType::f32, dev) : host;
-  if (dev.is_cuda()) ops::copy(t, host);
-  comm.wait_for_compute();
-  comm.all_reduce(t, op);
-  comm.compute_waits();
-  if (dev.is_cuda()) {
-    ops::copy(host, t);
-    return double(host.data<float>()[0]);
-  }
-  return host.data<double>()[0];
 }
 
 bool ZeroEngine::overflow() {

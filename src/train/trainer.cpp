@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "dist/scalar.hpp"
 #include "ops/elementwise.hpp"
 #include "train/grad_clip.hpp"
 
@@ -77,18 +78,7 @@ void Trainer::setup() {
 }
 
 double Trainer::rank_mean(double v) const {
-  dist::Comm& c = engine_.comm();
-  if (c.size() == 1) return v;
-  Tensor h = Tensor::empty({1}, engine_.device().is_cuda() ? DType::f32 : DType::f64);
-  Tensor t = engine_.device().is_cuda() ? Tensor::empty({1}, DType::f32, engine_.device()) : h;
-  if (h.dtype() == DType::f32) h.data<float>()[0] = float(v);
-  else h.data<double>()[0] = v;
-  if (t.raw() != h.raw()) ops::copy(t, h);
-  c.wait_for_compute();
-  c.all_reduce(t, dist::ReduceOp::avg);
-  c.compute_waits();
-  if (t.raw() != h.raw()) ops::copy(h, t);
-  return h.dtype() == DType::f32 ? double(h.data<float>()[0]) : h.data<double>()[0];
+  return dist::all_reduce_scalar(engine_.comm(), engine_.device(), v, dist::ReduceOp::avg);
 }
 
 void Trainer::resume_at(const LoopPosition& pos) {
