@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -55,34 +56,63 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-void write_file_atomic(const std::string& path, const void* data, size_t n) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  check(fd >= 0, "cannot create " + tmp + ": " + std::strerror(errno), "check that the directory exists and is writable");
+AtomicFile::AtomicFile(std::string path, std::string tmp_path)
+    : path_(std::move(path)), tmp_(tmp_path.empty() ? path_ + ".tmp." + std::to_string(::getpid()) : std::move(tmp_path)) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  check(fd_ >= 0, "cannot create " + tmp_ + ": " + std::strerror(errno), "check that the directory exists and is writable");
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::reserve(uint64_t bytes) {
+  if (bytes == 0) return;
+  if (::fallocate(fd_, 0, 0, off_t(bytes)) == 0) return;
+  const int e = errno;
+  check(e != ENOSPC, "not enough disk space for " + path_ + " (" + std::to_string(bytes) + " bytes)",
+        "free space on that filesystem or write elsewhere");
+  check(::ftruncate(fd_, off_t(bytes)) == 0, "cannot size " + tmp_ + ": " + std::strerror(errno), "check free disk space");
+}
+
+void AtomicFile::write(const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
-  size_t left = n;
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
+  while (n > 0) {
+    const ssize_t w = ::write(fd_, p, std::min<size_t>(n, size_t(1) << 30));
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("write to " + tmp + " failed: " + std::strerror(e), "check free disk space");
-    }
+    check(w > 0, "write to " + tmp_ + " failed: " + std::strerror(errno), "check free disk space");
     p += w;
-    left -= size_t(w);
+    n -= size_t(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    fail("cannot flush " + tmp + ": " + std::strerror(e));
+}
+
+void AtomicFile::write_at(uint64_t offset, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t(1) << 30), off_t(offset));
+    if (w < 0 && errno == EINTR) continue;
+    check(w > 0, "write to " + tmp_ + " failed: " + std::strerror(errno), "check free disk space");
+    p += w;
+    offset += uint64_t(w);
+    n -= size_t(w);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    fail("cannot rename " + tmp + " to " + path + ": " + std::strerror(e));
-  }
+}
+
+void AtomicFile::commit() {
+  check(fd_ >= 0 && !committed_, "internal: " + tmp_ + " committed twice");
+  check(::fsync(fd_) == 0, "cannot flush " + tmp_ + ": " + std::strerror(errno), "check free disk space");
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  check(rc == 0, "cannot close " + tmp_ + ": " + std::strerror(errno));
+  check(::rename(tmp_.c_str(), path_.c_str()) == 0, "cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
+  committed_ = true;
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t n) {
+  AtomicFile f(path);
+  f.write(data, n);
+  f.commit();
 }
 
 }  // namespace zt

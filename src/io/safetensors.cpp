@@ -242,61 +242,6 @@ Tensor SafetensorsFile::load(const std::string& name, DType want) const {
 
 // ---- writer ----
 
-namespace detail {
-
-// The temporary file a writer fills (positioned writes from any thread); renamed over the destination on commit,
-// deleted otherwise. Closes the descriptor in every case.
-class SafetensorsTempFile {
- public:
-  explicit SafetensorsTempFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    check(fd_ >= 0, "cannot create " + tmp_ + ": " + std::strerror(errno), "check that the directory exists and is writable");
-  }
-  ~SafetensorsTempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  SafetensorsTempFile(const SafetensorsTempFile&) = delete;
-  SafetensorsTempFile& operator=(const SafetensorsTempFile&) = delete;
-
-  // Sizes the file to `bytes` with the disk space reserved where the filesystem can (a full disk fails here, not
-  // halfway through the data).
-  void reserve(uint64_t bytes) {
-    if (bytes == 0) return;
-    if (::fallocate(fd_, 0, 0, off_t(bytes)) == 0) return;
-    const int e = errno;
-    check(e != ENOSPC, "not enough disk space for " + path_ + " (" + std::to_string(bytes) + " bytes)",
-          "free space on that filesystem or write elsewhere");
-    check(::ftruncate(fd_, off_t(bytes)) == 0, "cannot size " + tmp_ + ": " + std::strerror(errno), "check free disk space");
-  }
-  void write_at(uint64_t offset, const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t(1) << 30), off_t(offset));
-      if (w < 0 && errno == EINTR) continue;
-      check(w > 0, "write to " + tmp_ + " failed: " + std::strerror(errno), "check free disk space");
-      p += w;
-      offset += uint64_t(w);
-      n -= size_t(w);
-    }
-  }
-  void commit() {
-    check(::fsync(fd_) == 0, "cannot flush " + tmp_ + ": " + std::strerror(errno), "check free disk space");
-    int rc = ::close(fd_);
-    fd_ = -1;
-    check(rc == 0, "cannot close " + tmp_ + ": " + std::strerror(errno));
-    check(::rename(tmp_.c_str(), path_.c_str()) == 0, "cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
-    committed_ = true;
-  }
-
- private:
-  std::string path_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-}  // namespace detail
-
 uint64_t TensorSpec::nbytes() const { return uint64_t(shape_numel(shape)) * dtype_size(dtype); }
 
 SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorSpec> specs, const std::map<std::string, std::string>& metadata)
@@ -343,7 +288,7 @@ SafetensorsWriter::SafetensorsWriter(std::string path, std::vector<TensorSpec> s
   data_start_ = 8 + header.size();
   file_bytes_ = data_start_ + offset;
 
-  file_ = std::make_unique<detail::SafetensorsTempFile>(path_);
+  file_ = std::make_unique<AtomicFile>(path_);
   file_->reserve(file_bytes_);
   file_->write_at(0, len, 8);
   file_->write_at(8, header.data(), header.size());

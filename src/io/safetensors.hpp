@@ -15,6 +15,9 @@
 
 namespace zt {
 
+class AtomicFile;  // core/mmap.hpp
+
+
 // Format (https://github.com/huggingface/safetensors): 8-byte little-endian header length N, N bytes of
 // UTF-8 JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ..., "__metadata__":
 // {str: str}}, then the data region; offsets are relative to the data region's start.
@@ -89,10 +92,6 @@ struct TensorSpec {
   uint64_t nbytes() const;
 };
 
-namespace detail {
-class SafetensorsTempFile;  // io/safetensors.cpp
-}
-
 // A safetensors file whose data is written after its header, in any order and from several threads at once (positioned
 // writes), e.g. a model generated tensor by tensor. Same layout, header bytes and atomicity as save_safetensors; disk
 // space for the whole file is reserved at construction where the filesystem supports it (a full disk fails early).
@@ -117,7 +116,7 @@ class SafetensorsWriter {
   std::vector<TensorSpec> specs_;
   std::vector<uint64_t> offsets_;  // data-region offset of each spec
   uint64_t data_start_ = 0, file_bytes_ = 0;
-  std::unique_ptr<detail::SafetensorsTempFile> file_;
+  std::unique_ptr<AtomicFile> file_;
 };
 
 // Writes `tensors` (CPU, contiguous, unique names) to `path`: 8-byte length, a compact JSON header

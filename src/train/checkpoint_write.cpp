@@ -46,47 +46,23 @@ struct Piece {
   Tensor master, exp_avg, exp_avg_sq;
 };
 
-// A file written through a temporary name: crc32c over every byte, fsync, rename; removed unless committed.
+// A file written through a hidden temporary name beside it (".<name>.tmp"), with a crc32c over every byte; fsync and
+// rename on commit, removed unless committed (core/mmap's AtomicFile).
 class DurableFile {
  public:
-  explicit DurableFile(std::string path) : path_(std::move(path)), tmp_((fs::path(path_).parent_path() / ("." + fs::path(path_).filename().string() + ".tmp")).string()) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    check(fd_ >= 0, "cannot create " + tmp_ + ": " + std::strerror(errno), "check that the output directory is writable");
-  }
-  ~DurableFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  DurableFile(const DurableFile&) = delete;
-  DurableFile& operator=(const DurableFile&) = delete;
-
+  explicit DurableFile(const std::string& path)
+      : file_(path, (fs::path(path).parent_path() / ("." + fs::path(path).filename().string() + ".tmp")).string()) {}
   void write(const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    crc_ = crc32c(p, n, crc_);
+    crc_ = crc32c(data, n, crc_);
     bytes_ += int64_t(n);
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, p, std::min<size_t>(n, size_t(1) << 28));
-      if (w < 0 && errno == EINTR) continue;
-      check(w > 0, "write to " + tmp_ + " failed: " + std::strerror(errno), "check free disk space");
-      p += w;
-      n -= size_t(w);
-    }
+    file_.write(data, n);
   }
-  void commit() {
-    check(::fsync(fd_) == 0, "cannot flush " + tmp_ + ": " + std::strerror(errno), "check free disk space");
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    check(rc == 0, "cannot close " + tmp_ + ": " + std::strerror(errno));
-    check(::rename(tmp_.c_str(), path_.c_str()) == 0, "cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
-    committed_ = true;
-  }
+  void commit() { file_.commit(); }
   uint32_t crc() const { return crc_; }
   int64_t bytes() const { return bytes_; }
 
  private:
-  std::string path_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
+  AtomicFile file_;
   uint32_t crc_ = 0;
   int64_t bytes_ = 0;
 };
