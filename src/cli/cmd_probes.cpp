@@ -5,42 +5,14 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/rank_device.hpp"
 #include "cluster/comm_bench.hpp"
 #include "cluster/port_probe.hpp"
 #include "core/error.hpp"
 #include "dist/rendezvous.hpp"
 #include "launch/net.hpp"
-#ifdef ZT_HAVE_CUDA
-#include <cuda_runtime_api.h>
-
-#include "ops/cuda/caching_allocator.hpp"
-#include "ops/cuda/runtime.hpp"
-#endif
 
 namespace zt::cli {
-
-namespace {
-
-// GPU LOCAL_RANK when this build has CUDA and a GPU is visible (NCCL), else the CPU (Gloo) — as zerotune train picks.
-Device bench_device(const dist::RankInfo& ri) {
-#ifdef ZT_HAVE_CUDA
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
-    cudaGetLastError();
-    return Device::CPU();
-  }
-  cuda::initialize();
-  cuda::install_caching_allocator();
-  check(ri.local_rank < n, "LOCAL_RANK=" + std::to_string(ri.local_rank) + " but only " + std::to_string(n) + " GPU(s) are visible",
-        "give each host at most as many slots as it has GPUs");
-  return Device::CUDA(ri.local_rank);
-#else
-  (void)ri;
-  return Device::CPU();
-#endif
-}
-
-}  // namespace
 
 int cmd_comm_bench(const std::vector<std::string>& argv) {
   Args a("comm-bench",
@@ -63,7 +35,7 @@ int cmd_comm_bench(const std::vector<std::string>& argv) {
   }
   o.seconds_per_size = a.number("seconds_per_size");
   const dist::RankInfo ri = dist::rank_info_from_env();
-  const Device dev = bench_device(ri);
+  const Device dev = rank_device(ri.local_rank);
   std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
   auto rows = cluster::run_allreduce_bench(*comm, dev, o);
   if (comm->rank() == 0) {

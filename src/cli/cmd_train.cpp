@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "cli/args.hpp"
+#include "cli/rank_device.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -23,9 +24,6 @@
 #include "train/train_settings.hpp"
 #include "train/trainer.hpp"
 #ifdef ZT_HAVE_CUDA
-#include <cuda_runtime.h>
-
-#include "ops/cuda/caching_allocator.hpp"
 #include "ops/cuda/runtime.hpp"
 #endif
 
@@ -62,26 +60,6 @@ int64_t env_int(const char* name, int64_t dflt) {
   } catch (...) {
     fail(std::string("environment variable ") + name + "='" + v + "' is not an integer");
   }
-}
-
-// GPU LOCAL_RANK (default 0) when this build has CUDA and a GPU is visible (CUDA_VISIBLE_DEVICES="" forces the
-// CPU), else the CPU.
-Device pick_device() {
-#ifdef ZT_HAVE_CUDA
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
-    cudaGetLastError();
-    return Device::CPU();
-  }
-  cuda::initialize();
-  cuda::install_caching_allocator();  // after the first step no cudaMalloc/cudaFree inside the loop
-  const int64_t local = env_int("LOCAL_RANK", 0);
-  check(local >= 0 && local < n, "LOCAL_RANK=" + std::to_string(local) + " but only " + std::to_string(n) + " GPU(s) are visible",
-        "launch at most one process per visible GPU, or set CUDA_VISIBLE_DEVICES");
-  return Device::CUDA(int(local));
-#else
-  return Device::CPU();
-#endif
 }
 
 }  // namespace
@@ -121,7 +99,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     log::info("zero_optimization: allgather/reduce bucket sizes, stage3_prefetch_bucket_size, stage3_max_live_parameters, "
               "stage3_max_reuse_distance and stage3_param_persistence_threshold have no effect here: zerotune gathers and "
               "reduces one transformer block at a time and prefetches the next (docs/zero.md)");
-  const Device dev = pick_device();
+  const Device dev = rank_device(ri.local_rank);
   // GPU: parameters (and the saved weights) in the compute dtype, fp32 masters and AdamW state beside them.
   const DType compute = dev.is_cuda() ? s.dtype : DType::f32;
   std::unique_ptr<dist::Comm> comm = dist::init_comm(ri, dev);
