@@ -192,6 +192,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   cuda::current(dev).synchronize();
   comm->barrier();
   cuda::reset_allocator_peak();
+  comm->restart_trace();
   const size_t allocs_before = cuda::allocator_stats().device_allocs;
   // hh: each step is timed on its own (the epoch estimate needs their spread); the step already waits for the
   // GPU twice (the loss read-back and the gradient norm), so the extra synchronisation costs next to nothing.
@@ -256,6 +257,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
               {"zero_stage", zo.stage},
               {"offload", zo.offload},
               {"comm_sms", comm->reserved_sms()},
+              {"comm_ce", comm->copy_engine()},
               {"lengths", hh ? "hh" : "fixed"},
               {"steps", steps},
               {"warmup", warmup},

@@ -21,6 +21,8 @@ struct BackendOptions {
   std::string gloo_ifname;                // ...or on this interface (GLOO_SOCKET_IFNAME) when set
   int cuda_device = 0;                    // NCCL: the GPU this rank uses
   int max_ctas = 0;                       // NCCL: cap on the CTAs (SMs) one collective uses (0: NCCL's choice)
+  bool copy_engine = false;               // NCCL: zero-CTA policy and registered gather buffers (copy-engine gathers)
+  bool trace = false;                     // NCCL: time compute's waits for collectives and the gathers; report at exit
 };
 
 // `keep_alive` is owned by the returned Comm (the store and rank 0's server live as long as it).

@@ -42,6 +42,15 @@ class Comm {
   // compute does not also wait for collectives issued later). The default waits for everything.
   virtual uint64_t ticket() { return 0; }
   virtual void compute_waits_for(uint64_t ticket) { compute_waits(); }
+
+  // A zeroed buffer of `numel` elements for all_gather's inputs and outputs that the backend registered so its
+  // gathers can run on the copy engines instead of SMs (NCCL with ZEROTUNE_COMM_CE=1). Collective: every rank asks
+  // for the same sizes in the same order, and passes equal offsets into it. Valid while the Comm lives. Undefined
+  // when the backend has nothing better than an ordinary allocation (the caller allocates then).
+  virtual Tensor collective_buffer(int64_t numel, DType dt) { return Tensor(); }
+  virtual bool copy_engine() const { return false; }  // collective_buffer() hands out registered memory
+  // ZEROTUNE_COMM_TRACE: forget the timings so far (a benchmark calls it after its warm-up steps).
+  virtual void restart_trace() {}
 };
 
 // World size 1: every collective is a copy or a no-op (one code path for 1..N ranks).

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "dist/backends.hpp"
 #include "dist/socket.hpp"
 #include "dist/store.hpp"
+#include "ops/cuda/caching_allocator.hpp"
 #include "ops/cuda/runtime.hpp"
 
 namespace zt::dist {
@@ -79,6 +81,8 @@ class NcclComm final : public Comm {
         size_(o.size),
         device_(o.cuda_device),
         max_ctas_(o.max_ctas),
+        copy_engine_(o.copy_engine),
+        trace_(o.trace),
         timeout_(o.timeout),
         keep_alive_(std::move(keep_alive)) {
     who_ = "rank " + std::to_string(rank_) + " (GPU " + std::to_string(device_) + " on host " + hostname() + ")";
@@ -126,6 +130,8 @@ class NcclComm final : public Comm {
       config.maxCTAs = o.max_ctas;
       config.minCTAs = std::min(o.max_ctas, 4);
     }
+    // Zero CTAs: gathers between registered buffers go to the copy engines and leave every SM to compute.
+    if (o.copy_engine) config.CTAPolicy = NCCL_CTA_POLICY_ZERO;
     ncclResult_t r = ncclCommInitRankConfig(&comm_, size_, id, rank_, &config);
     if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
     if (r != ncclSuccess) {
@@ -139,6 +145,12 @@ class NcclComm final : public Comm {
   }
 
   ~NcclComm() override {
+    if (trace_) {
+      try {
+        report_trace();
+      } catch (...) {
+      }
+    }
     {
       std::lock_guard<std::mutex> lk(watch_mu_);
       stopping_ = true;
@@ -183,6 +195,44 @@ class NcclComm final : public Comm {
   int size() const override { return size_; }
   const char* backend() const override { return "nccl"; }
   int reserved_sms() const override { return max_ctas_; }
+  bool copy_engine() const override { return copy_engine_; }
+
+  // ncclMemAlloc'd memory registered as a symmetric window (a collective call). Any failure on the way falls back to
+  // an ordinary allocation with a warning, unless the registration itself timed out (then the communicator aborts).
+  Tensor collective_buffer(int64_t numel, DType dt) override {
+    if (!copy_engine_ || numel <= 0) return Tensor();
+    cuda::DeviceGuard guard(device_);
+    const size_t bytes = (size_t(numel) * dtype_size(dt) + NCCL_WIN_REQUIRED_ALIGNMENT - 1) / NCCL_WIN_REQUIRED_ALIGNMENT *
+                         NCCL_WIN_REQUIRED_ALIGNMENT;
+    void* p = nullptr;
+    ncclResult_t r = ncclMemAlloc(&p, bytes);
+    if (r != ncclSuccess) {
+      log::warn("nccl: " + who_ + ": ncclMemAlloc of " + std::to_string(bytes >> 20) + " MiB failed (" + last_error(r) +
+                "); gathers into this buffer use SMs");
+      return Tensor();
+    }
+    ncclWindow_t win = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      throw_if_failed("window registration");
+      r = ncclCommWindowRegister(comm_, p, bytes, &win, NCCL_WIN_COLL_SYMMETRIC);
+      if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
+      if (r == ncclInProgress) abort_locked("registering a gather buffer did not finish within " + secs(timeout_),
+                                            "a peer stopped responding: see the other ranks' logs");
+    }
+    if (r != ncclSuccess || !win) {
+      ncclMemFree(p);
+      throw_if_failed("window registration");
+      log::warn("nccl: " + who_ + ": registering a gather buffer failed (" + last_error(r) +
+                "); its gathers use SMs. NCCL_DEBUG=INFO says why");
+      return Tensor();
+    }
+    ZT_CUDA(cudaMemset(p, 0, bytes));
+    registered_.push_back({p, bytes});
+    cuda::count_external_bytes(std::ptrdiff_t(bytes));
+    // The memory is freed with the communicator (its windows go with it): the Comm outlives its users.
+    return Tensor::view_of(Buffer::wrap(p, bytes, Device::CUDA(device_), nullptr), 0, {numel}, dt);
+  }
 
   void all_gather(Tensor out, const Tensor& in) override {
     expect_here(out, "all_gather out");
@@ -195,7 +245,8 @@ class NcclComm final : public Comm {
     const void* send = in.raw();  // NCCL gathers in place when send is out's slice [rank * n, (rank + 1) * n)
     void* recv = out.raw();
     const size_t bytes = in.nbytes();
-    enqueue("all_gather", [&](ncclComm_t c) { return ncclAllGather(send, recv, bytes, ncclUint8, c, stream_); });
+    enqueue("all_gather", [&](ncclComm_t c) { return ncclAllGather(send, recv, bytes, ncclUint8, c, stream_); },
+            bytes * size_t(size_));
   }
 
   void reduce_scatter(Tensor out, const Tensor& in, ReduceOp op) override {
@@ -286,7 +337,10 @@ class NcclComm final : public Comm {
   void compute_waits_for(uint64_t t) override {
     if (t == 0 || ticket_events_.empty()) return compute_waits();
     cuda::DeviceGuard guard(device_);
-    ZT_CUDA(cudaStreamWaitEvent(cuda::current(device_).stream(), ticket_events_[t % kTicketRing], 0));
+    cudaStream_t compute = cuda::current(device_).stream();
+    cudaEvent_t before = trace_ ? trace_event(compute) : nullptr;
+    ZT_CUDA(cudaStreamWaitEvent(compute, ticket_events_[t % kTicketRing], 0));
+    if (trace_) add_span(waits_, before, trace_event(compute), 0);
   }
 
  private:
@@ -349,16 +403,18 @@ class NcclComm final : public Comm {
   }
 
   template <class F>
-  void enqueue(const char* op, F&& call) {
+  void enqueue(const char* op, F&& call, size_t bytes = 0) {
     cuda::DeviceGuard guard(device_);
     std::lock_guard<std::mutex> lk(mu_);
     throw_if_failed(op);
+    cudaEvent_t before = trace_ ? trace_event(stream_) : nullptr;
     ncclResult_t r = call(comm_);
     if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
     if (r == ncclInProgress) abort_locked(std::string(op) + " could not be issued within " + secs(timeout_),
                                           "a peer stopped responding: see the other ranks' logs");
     else if (r != ncclSuccess) abort_locked(std::string(op) + " failed: " + last_error(r), nccl_hint(r));
     throw_if_failed(op);
+    if (trace_) add_span(std::strcmp(op, "all_gather") == 0 ? gathers_ : others_, before, trace_event(stream_), bytes);
     cudaEvent_t ev = take_event();
     ZT_CUDA(cudaEventRecord(ev, stream_));
     std::lock_guard<std::mutex> plk(pending_mu_);
@@ -427,14 +483,103 @@ class NcclComm final : public Comm {
     if (comm_event_) cudaEventDestroy(comm_event_);
     for (auto e : ticket_events_) cudaEventDestroy(e);
     if (barrier_buf_) cudaFree(barrier_buf_);
+    for (const Registered& m : registered_) {  // the communicator (and with it the windows) is gone by now
+      ncclMemFree(m.ptr);
+      cuda::count_external_bytes(-std::ptrdiff_t(m.bytes));
+    }
+    registered_.clear();
     if (stream_) cudaStreamDestroy(stream_);
     compute_event_ = comm_event_ = nullptr;
     barrier_buf_ = nullptr;
     stream_ = nullptr;
   }
 
+  // ZEROTUNE_COMM_TRACE: pairs of timing events around compute's waits for collectives (on the compute stream) and
+  // around each collective (on the comm stream). Folded into totals every 512 spans, reported when the Comm ends.
+  struct Span {
+    cudaEvent_t from, to;
+    size_t bytes;
+  };
+  struct Totals {
+    int64_t count = 0;
+    double ms = 0, max_ms = 0, bytes = 0;
+  };
+  cudaEvent_t trace_event(cudaStream_t s) {
+    cudaEvent_t e;
+    if (!trace_free_.empty()) {
+      e = trace_free_.back();
+      trace_free_.pop_back();
+    } else {
+      ZT_CUDA(cudaEventCreate(&e));
+    }
+    ZT_CUDA(cudaEventRecord(e, s));
+    return e;
+  }
+  void add_span(std::vector<Span>& v, cudaEvent_t from, cudaEvent_t to, size_t bytes) {
+    std::lock_guard<std::mutex> lk(trace_mu_);
+    v.push_back({from, to, bytes});
+    if (waits_.size() + gathers_.size() + others_.size() >= 512) fold_locked();
+  }
+  void fold_locked() {
+    auto fold = [&](std::vector<Span>& v, Totals& t) {
+      for (const Span& sp : v) {
+        float ms = 0;
+        if (cudaEventSynchronize(sp.to) == cudaSuccess && cudaEventElapsedTime(&ms, sp.from, sp.to) == cudaSuccess) {
+          ++t.count;
+          t.ms += ms;
+          t.max_ms = std::max(t.max_ms, double(ms));
+          t.bytes += double(sp.bytes);
+        }
+        trace_free_.push_back(sp.from);
+        trace_free_.push_back(sp.to);
+      }
+      v.clear();
+    };
+    fold(waits_, wait_totals_);
+    fold(gathers_, gather_totals_);
+    fold(others_, other_totals_);
+  }
+  void restart_trace() override {
+    if (!trace_) return;
+    cuda::DeviceGuard guard(device_);
+    std::lock_guard<std::mutex> lk(trace_mu_);
+    fold_locked();
+    wait_totals_ = gather_totals_ = other_totals_ = Totals{};
+  }
+  void report_trace() {
+    cuda::DeviceGuard guard(device_);
+    std::lock_guard<std::mutex> lk(trace_mu_);
+    fold_locked();
+    auto line = [](const char* what, const Totals& t, bool rate) {
+      char s[256];
+      std::snprintf(s, sizeof s, "%s: %lld, %.1f ms in all, mean %.3f ms, max %.3f ms", what, (long long)t.count, t.ms,
+                    t.count ? t.ms / double(t.count) : 0.0, t.max_ms);
+      std::string r = s;
+      if (rate && t.ms > 0) {
+        std::snprintf(s, sizeof s, ", %.2f GiB gathered at %.0f GB/s", t.bytes / 1073741824.0, t.bytes / (t.ms * 1e6));
+        r += s;
+      }
+      return r;
+    };
+    log::info("comm trace " + who_ + (copy_engine_ ? " [copy engines]" : "") + ": " +
+              line("compute waits for collectives", wait_totals_, false) + "; " + line("all_gathers", gather_totals_, true) +
+              "; " + line("other collectives", other_totals_, false));
+    for (cudaEvent_t e : trace_free_) cudaEventDestroy(e);
+    trace_free_.clear();
+  }
+
   int rank_, size_, device_;
   int max_ctas_;
+  bool copy_engine_, trace_;
+  struct Registered {
+    void* ptr;
+    size_t bytes;
+  };
+  std::vector<Registered> registered_;
+  std::mutex trace_mu_;
+  std::vector<Span> waits_, gathers_, others_;
+  std::vector<cudaEvent_t> trace_free_;
+  Totals wait_totals_, gather_totals_, other_totals_;
   milliseconds timeout_;
   std::shared_ptr<void> keep_alive_;
   std::string who_;

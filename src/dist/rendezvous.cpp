@@ -345,6 +345,14 @@ CommOptions comm_options_from_env(const RankInfo& info, const EnvLookup& env) {
           "unset it for NCCL's own choice, or give e.g. 8");
     o.comm_sms = int(n);
   }
+  auto flag = [&](const char* var, bool& out) {
+    if (auto v = lookup(env, var)) {
+      check(*v == "0" || *v == "1", std::string(var) + "='" + *v + "' must be 0 or 1", std::string("unset ") + var + " for the default");
+      out = *v == "1";
+    }
+  };
+  flag("ZEROTUNE_COMM_CE", o.copy_engine);
+  flag("ZEROTUNE_COMM_TRACE", o.trace);
   return o;
 }
 
@@ -433,6 +441,8 @@ std::unique_ptr<Comm> meet(const RankInfo& info, Device device, const CommOption
   bo.gloo_ifname = o.gloo_ifname;
   bo.cuda_device = device.index;
   bo.max_ctas = o.comm_sms;
+  bo.copy_engine = o.copy_engine;
+  bo.trace = o.trace;
   std::unique_ptr<Comm> comm;
   if (device.is_cpu()) {
     bo.key_prefix = "zt/gloo/";

@@ -56,6 +56,9 @@ struct CommOptions {
   std::chrono::milliseconds comm_timeout{600'000};    // ZEROTUNE_COMM_TIMEOUT (s): one collective
   std::string gloo_ifname;                            // GLOO_SOCKET_IFNAME: Gloo's interface (else the route to master)
   int comm_sms = 0;  // ZEROTUNE_COMM_SMS: NCCL's CTAs are capped at this many and GEMMs leave as many SMs free (0: NCCL's choice)
+  bool copy_engine = true;  // ZEROTUNE_COMM_CE (1, the default): NCCL gathers on the copy engines (zero-CTA policy,
+                            // registered buffers) where it can; 0: every collective on SMs
+  bool trace = false;       // ZEROTUNE_COMM_TRACE=1: each rank reports how long compute waited for collectives
 };
 // Reads the options above from the environment; fails when a multi-rank job has no secret and no opt-in.
 CommOptions comm_options_from_env(const RankInfo& info);

@@ -55,6 +55,22 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
   const int n = int(L.units.size());
   units_.resize(size_t(n));
   int64_t max_frozen = 0, max_trainable = 0, max_shard = 0;
+  // Stage 3 on several ranks: the shards live in two buffers (frozen, trainable) the Comm may register for
+  // copy-engine gathers (equal offsets on every rank; each unit's shard starts on a 4 KiB boundary).
+  Tensor frozen_arena, trainable_arena;
+  std::vector<int64_t> frozen_at(size_t(n), 0), trainable_at(size_t(n), 0);
+  if (opt_.stage == 3 && world_ > 1 && comm_.copy_engine()) {
+    const int64_t align = 4096 / int64_t(dtype_size(dtype));
+    int64_t frozen_total = 0, trainable_total = 0;
+    for (int u = 0; u < n; ++u) {
+      frozen_at[size_t(u)] = frozen_total;
+      trainable_at[size_t(u)] = trainable_total;
+      frozen_total += round_up(round_up(L.units[size_t(u)].frozen_numel, world_) / world_, align);
+      trainable_total += round_up(round_up(L.units[size_t(u)].trainable_numel, world_) / world_, align);
+    }
+    frozen_arena = comm_.collective_buffer(frozen_total, dtype);
+    trainable_arena = comm_.collective_buffer(trainable_total, dtype);
+  }
   for (int u = 0; u < n; ++u) {
     const auto& ul = L.units[size_t(u)];
     UnitState& s = units_[size_t(u)];
@@ -70,8 +86,9 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
       s.trainable = alloc(s.trainable_shard * world_, dtype);
       s.params = model::bind_params(ul, narrow_or_none(s.frozen, 0, s.frozen_n), narrow_or_none(s.trainable, 0, s.trainable_n));
     } else {
-      s.frozen = alloc(s.frozen_shard, dtype);
-      s.trainable = alloc(s.trainable_shard, dtype);
+      s.frozen = frozen_arena.defined() ? narrow_or_none(frozen_arena, frozen_at[size_t(u)], s.frozen_shard) : alloc(s.frozen_shard, dtype);
+      s.trainable = trainable_arena.defined() ? narrow_or_none(trainable_arena, trainable_at[size_t(u)], s.trainable_shard)
+                                              : alloc(s.trainable_shard, dtype);
     }
     s.grad = alloc(opt_.stage < 2 ? s.trainable_shard * world_ : s.trainable_shard, DType::f32);
     if (opt_.stage < 2 && s.trainable_n) s.grads = model::bind_grads(ul, s.grad.narrow(0, s.trainable_n));
@@ -99,7 +116,12 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
   }
   const bool tied = config().tie_word_embeddings;
   if (opt_.stage == 3) {
-    for (int i = 0; i < 2; ++i) gather_slots_.push_back({alloc(max_frozen, dtype), alloc(max_trainable, dtype), Tensor(), -1});
+    for (int i = 0; i < 2; ++i) {
+      Tensor frozen = frozen_arena.defined() ? comm_.collective_buffer(max_frozen, dtype) : Tensor();
+      Tensor trainable = trainable_arena.defined() ? comm_.collective_buffer(max_trainable, dtype) : Tensor();
+      gather_slots_.push_back({frozen.defined() ? frozen : alloc(max_frozen, dtype),
+                               trainable.defined() ? trainable : alloc(max_trainable, dtype), Tensor(), -1});
+    }
     if (tied) tied_slot_ = {alloc(units_[0].frozen_shard * world_, dtype), alloc(units_[0].trainable_shard * world_, dtype), Tensor(), 0};
     slot_views_.resize(3);
     for (int sl = 0; sl < 3; ++sl) {

@@ -127,6 +127,26 @@ int all_ops(int rank, std::string& report) {
     run([&] { comm->all_gather(buf, buf.narrow(R * n, n)); });
     expect_values(c, buf, [&](int64_t j) { return double((j / n) * 10 + j % n); }, "all_gather in place");
   }
+  // Registered buffers (ZEROTUNE_COMM_CE, on by default): gathers between them run on the copy engines. Inputs at
+  // equal offsets inside one registered buffer, outputs in another, as the ZeRO engine lays out its shards.
+  {
+    c.truth(comm->copy_engine(), "copy-engine gathers are on by default");
+    const int64_t n = 300007;  // odd; every unit below starts on a 4 KiB boundary of the shard buffer
+    Tensor shards = comm->collective_buffer(3 * 4096, DType::bf16), out = comm->collective_buffer(n * w, DType::bf16);
+    c.truth(shards.defined() && out.defined(), "collective_buffer returned registered memory");
+    if (shards.defined() && out.defined()) {
+      c.truth(shards.numel() == 3 * 4096 && out.numel() == n * w, "collective_buffer sizes");
+      expect_values(c, out, [](int64_t) { return 0.0; }, "collective_buffer is zeroed");
+      for (int64_t at : {int64_t(0), int64_t(4096), int64_t(8192)}) {
+        const int64_t m = std::min<int64_t>(n, 4096);
+        Tensor src = to_gpu(host_values(m, DType::bf16, [&](int64_t i) { return double(R * 100 + (at / 4096) * 10 + i % 7); }), dev);
+        ops::copy(shards.narrow(at, m), src);
+        run([&] { comm->all_gather(out.narrow(0, m * w), shards.narrow(at, m)); });
+        expect_values(c, out.narrow(0, m * w), [&](int64_t j) { return double((j / m) * 100 + (at / 4096) * 10 + (j % m) % 7); },
+                      "all_gather between registered buffers at offset " + std::to_string(at));
+      }
+    }
+  }
   // broadcast from rank 1 (non-zero root)
   for (DType dt : {DType::f32, DType::bf16, DType::i64}) {
     Tensor t = to_gpu(host_values(333, dt, [&](int64_t i) { return R == 1 ? double(i % 50) : -3.0; }), dev);

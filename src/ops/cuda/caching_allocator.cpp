@@ -65,6 +65,13 @@ class CachingAllocator {
     peak_in_use_ = in_use_;
     peak_reserved_ = reserved_;
   }
+  void count_external(std::ptrdiff_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_use_ = size_t(std::ptrdiff_t(in_use_) + bytes);
+    reserved_ = size_t(std::ptrdiff_t(reserved_) + bytes);
+    peak_in_use_ = std::max(peak_in_use_, in_use_);
+    peak_reserved_ = std::max(peak_reserved_, reserved_);
+  }
   size_t peak_in_use() const { return peak_in_use_; }
   size_t peak_reserved() const { return peak_reserved_; }
 
@@ -114,6 +121,11 @@ AllocatorStats allocator_stats() {
 void reset_allocator_peak() {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_alloc) g_alloc->reset_peak();
+}
+
+void count_external_bytes(std::ptrdiff_t bytes) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_alloc) g_alloc->count_external(bytes);
 }
 
 }  // namespace zt::cuda

@@ -17,5 +17,8 @@ void install_caching_allocator();
 bool caching_allocator_installed();
 AllocatorStats allocator_stats();
 void reset_allocator_peak();
+// Device memory allocated outside the allocator (NCCL's registered buffers) counted into in_use and reserved, so the
+// peaks stay the whole footprint: +bytes when allocated, -bytes when freed.
+void count_external_bytes(std::ptrdiff_t bytes);
 
 }  // namespace zt::cuda

@@ -234,6 +234,17 @@ TEST(CommOptions, SecretPolicyAndTimeouts) {
               std::string::npos)
         << e;
   }
+  // ZEROTUNE_COMM_CE (copy-engine gathers, on unless 0) and ZEROTUNE_COMM_TRACE (off unless 1).
+  o = comm_options_from_env(one, lookup({}));
+  EXPECT_TRUE(o.copy_engine);
+  EXPECT_FALSE(o.trace);
+  o = comm_options_from_env(one, lookup({{"ZEROTUNE_COMM_CE", "0"}, {"ZEROTUNE_COMM_TRACE", "1"}}));
+  EXPECT_FALSE(o.copy_engine);
+  EXPECT_TRUE(o.trace);
+  for (const char* var : {"ZEROTUNE_COMM_CE", "ZEROTUNE_COMM_TRACE"}) {
+    e = options_error(one, {{var, "yes"}});
+    EXPECT_NE(e.find(std::string(var) + "='yes' must be 0 or 1"), std::string::npos) << e;
+  }
 }
 
 TEST(InitComm, WorldSizeOneIsTheSingleComm) {
