@@ -217,7 +217,13 @@ void ZeroEngine::load(const std::function<void(int, const UnitParams&)>& fill) {
       if (hi > ob) ops::copy(s.master.narrow(0, hi - ob), s.trainable.narrow(opt_.stage < 3 ? ob : 0, hi - ob));
     }
   }
+  ++params_version_;
+  forget_gathers();
+}
+
+void ZeroEngine::forget_gathers() {
   std::fill(gathered_in_.begin(), gathered_in_.end(), -1);
+  for (Slot& sl : gather_slots_) sl.unit = -1;
 }
 
 void ZeroEngine::gather(const std::function<void(int, const UnitParams&)>& sink) {
@@ -241,7 +247,7 @@ void ZeroEngine::gather(const std::function<void(int, const UnitParams&)>& sink)
     }
     sink(int(u), model::bind_params(L.units[u], fh, th));
   }
-  std::fill(gathered_in_.begin(), gathered_in_.end(), -1);
+  forget_gathers();
 }
 
 // ---- stage 3 gathers ----
@@ -253,14 +259,27 @@ void ZeroEngine::gather_unit(int u, Slot& slot) {
   if (s.trainable_n) comm_.all_gather(slot.trainable.narrow(0, s.trainable_shard * world_), s.trainable);
 }
 
+// A unit still in a slot from the previous micro-step (the first two units of a forward after a backward) keeps its
+// frozen part, which only load() changes; its trainable part is gathered again if an optimizer step published new
+// values since. So a training step starts computing at once instead of waiting for the embedding's gather.
 void ZeroEngine::prefetch(int u) {
-  if (gathered_in_[size_t(u)] >= 0) return;
+  const UnitState& s = units_[size_t(u)];
+  if (const int held = gathered_in_[size_t(u)]; held >= 0) {
+    Slot& slot = gather_slots_[size_t(held)];
+    if (slot.version == params_version_ || !s.trainable_n) return;
+    comm_.wait_for_compute();  // the slot's last reader, and the publish that wrote the shard
+    comm_.all_gather(slot.trainable.narrow(0, s.trainable_shard * world_), s.trainable);
+    slot.version = params_version_;
+    gather_ticket_[size_t(held)] = comm_.ticket();
+    return;
+  }
   // The slot not holding the unit being computed now (its occupant is finished).
   const int sl = next_gather_slot_;
   Slot& slot = gather_slots_[size_t(sl)];
   if (slot.unit >= 0) gathered_in_[size_t(slot.unit)] = -1;
   gather_unit(u, slot);
   slot.unit = u;
+  slot.version = params_version_;
   gathered_in_[size_t(u)] = sl;
   gather_ticket_[size_t(sl)] = comm_.ticket();
   next_gather_slot_ = 1 - sl;
@@ -268,9 +287,10 @@ void ZeroEngine::prefetch(int u) {
 
 const UnitParams& ZeroEngine::params_for(int u) {
   if (opt_.stage < 3) return units_[size_t(u)].params;
-  prefetch(u);  // no-op when already gathered
+  prefetch(u);  // no-op when already gathered and current
   const int sl = gathered_in_[size_t(u)];
-  comm_.compute_waits_for(gather_ticket_[size_t(sl)]);
+  if (gather_ticket_[size_t(sl)]) comm_.compute_waits_for(gather_ticket_[size_t(sl)]);
+  gather_ticket_[size_t(sl)] = 0;  // compute is ordered after that gather from now on
   next_gather_slot_ = 1 - sl;  // the next gather goes to the other slot
   return slot_views_[size_t(sl)][size_t(u)];
 }
@@ -284,9 +304,6 @@ double ZeroEngine::run(const model::PackedBatch& batch, const model::RunOptions&
   const int n = model_.num_units();
   const bool tied = config().tie_word_embeddings;
   const bool prefetching = opt_.overlap_comm || !device().is_cuda();
-  // Gathered copies from the previous micro-step are stale once an optimizer step changed the shards.
-  std::fill(gathered_in_.begin(), gathered_in_.end(), -1);
-  for (Slot& sl : gather_slots_) sl.unit = -1;
   // The tied head also reads (and writes the gradient of) the embedding unit.
   const UnitParams* tied_params = nullptr;
   auto tied_views = [&]() -> const UnitParams* {
@@ -409,6 +426,7 @@ std::vector<Tensor> ZeroEngine::owned_grads() const {
 }
 
 void ZeroEngine::publish() {
+  ++params_version_;  // stage 3: gathered trainable parts are stale
   bool gathered = false;
   for (UnitState& s : units_) {
     if (!s.trainable_n) continue;

@@ -87,6 +87,7 @@ class ZeroEngine {
   struct Slot {  // a stage-3 gather buffer (full unit) or a stage-2/3 gradient scratch
     Tensor frozen, trainable, grad;
     int unit = -1;
+    uint64_t version = 0;  // gather slots: params_version_ when the unit's trainable part was gathered
   };
 
   int64_t owned_begin(const UnitState& s) const;  // first element (in the padded unit) of this rank's owned range
@@ -96,6 +97,7 @@ class ZeroEngine {
   const model::UnitParams& params_for(int u);     // stage 3: gathered views (waits for the gather)
   void gather_unit(int u, Slot& slot);            // stage 3: all_gather unit u's shards into slot
   void prefetch(int u);
+  void forget_gathers();  // the slots' contents are no longer the parameters (load, gather for export)
 
   model::CausalLM model_;
   Comm& comm_;
@@ -109,7 +111,8 @@ class ZeroEngine {
   Slot tied_slot_;
   std::vector<std::vector<model::UnitParams>> slot_views_;  // [slot][unit]
   int next_gather_slot_ = 0;
-  uint64_t gather_ticket_[2] = {0, 0};
+  uint64_t gather_ticket_[2] = {0, 0};  // compute must wait for it before using the slot (0: it already did)
+  uint64_t params_version_ = 1;  // bumped when trainable shards change (publish, load); frozen ones change only in load
   std::vector<int> gathered_in_;  // unit -> slot index holding it (-1: none, -2: tied slot)
   // stage 2-3 gradient scratch (ping-pong; unit 0 of a tied model has its own) and reduce-scatter outputs
   std::vector<Slot> grad_slots_;
