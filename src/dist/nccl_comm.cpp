@@ -21,6 +21,10 @@
 #include "ops/cuda/caching_allocator.hpp"
 #include "ops/cuda/runtime.hpp"
 
+// Copy-engine collectives: the zero-CTA policy and symmetric windows arrived in NCCL 2.27, copy-engine all-gathers
+// in 2.28. With an older NCCL, ZEROTUNE_COMM_CE has no effect and every collective runs on SMs.
+#define ZT_NCCL_COPY_ENGINE (NCCL_VERSION_CODE >= NCCL_VERSION(2, 28, 0))
+
 namespace zt::dist {
 
 namespace {
@@ -81,7 +85,7 @@ class NcclComm final : public Comm {
         size_(o.size),
         device_(o.cuda_device),
         max_ctas_(o.max_ctas),
-        copy_engine_(o.copy_engine),
+        copy_engine_(o.copy_engine && ZT_NCCL_COPY_ENGINE),
         trace_(o.trace),
         timeout_(o.timeout),
         keep_alive_(std::move(keep_alive)) {
@@ -131,7 +135,9 @@ class NcclComm final : public Comm {
       config.minCTAs = std::min(o.max_ctas, 4);
     }
     // Zero CTAs: gathers between registered buffers go to the copy engines and leave every SM to compute.
+#if ZT_NCCL_COPY_ENGINE
     if (o.copy_engine) config.CTAPolicy = NCCL_CTA_POLICY_ZERO;
+#endif
     ncclResult_t r = ncclCommInitRankConfig(&comm_, size_, id, rank_, &config);
     if (r == ncclInProgress || r == ncclSuccess) r = poll_ready(Clock::now() + timeout_);
     if (r != ncclSuccess) {
@@ -200,6 +206,10 @@ class NcclComm final : public Comm {
   // ncclMemAlloc'd memory registered as a symmetric window (a collective call). Any failure on the way falls back to
   // an ordinary allocation with a warning, unless the registration itself timed out (then the communicator aborts).
   Tensor collective_buffer(int64_t numel, DType dt) override {
+#if !ZT_NCCL_COPY_ENGINE
+    return Tensor();
+  }
+#else
     if (!copy_engine_ || numel <= 0) return Tensor();
     cuda::DeviceGuard guard(device_);
     const size_t bytes = (size_t(numel) * dtype_size(dt) + NCCL_WIN_REQUIRED_ALIGNMENT - 1) / NCCL_WIN_REQUIRED_ALIGNMENT *
@@ -233,6 +243,7 @@ class NcclComm final : public Comm {
     // The memory is freed with the communicator (its windows go with it): the Comm outlives its users.
     return Tensor::view_of(Buffer::wrap(p, bytes, Device::CUDA(device_), nullptr), 0, {numel}, dt);
   }
+#endif
 
   void all_gather(Tensor out, const Tensor& in) override {
     expect_here(out, "all_gather out");
@@ -484,7 +495,9 @@ class NcclComm final : public Comm {
     for (auto e : ticket_events_) cudaEventDestroy(e);
     if (barrier_buf_) cudaFree(barrier_buf_);
     for (const Registered& m : registered_) {  // the communicator (and with it the windows) is gone by now
+#if ZT_NCCL_COPY_ENGINE
       ncclMemFree(m.ptr);
+#endif
       cuda::count_external_bytes(-std::ptrdiff_t(m.bytes));
     }
     registered_.clear();
