@@ -183,34 +183,14 @@ TEST(DoctorHosts, PortProbeOnLoopback) {
 
 // ---- on network-namespace hosts ----
 
-class DoctorHostsNetns : public ::testing::Test {
+class DoctorHostsNetns : public NetnsSuite<DoctorHostsNetns, 3> {
  protected:
-  static void SetUpTestSuite() {
-    std::string why;
-    rig_ = NetnsRig::create(3, why).release();
-    if (!rig_) skip_why_ = new std::string(why);
-  }
-  static void TearDownTestSuite() {
-    delete rig_;
-    rig_ = nullptr;
-  }
-  void SetUp() override {
-    if (!rig_) GTEST_SKIP() << *skip_why_;
-  }
-  void TearDown() override {
-    if (!rig_) return;
-    EXPECT_EQ(rig_->wait_no_strays(5000), "") << "processes left behind in the hosts";
-  }
   // `zerotune doctor --hostfile` started in host 0 with the rig's ssh config.
   static std::string doctor(const std::string& args, int& rc) {
     return run_capture(rig_->in(0, "exec " + exe + " doctor --launcher_args \"-F " + rig_->ssh_config() + "\" " + args) + " 2>&1",
                        rc);
   }
-  static NetnsRig* rig_;
-  static std::string* skip_why_;
 };
-NetnsRig* DoctorHostsNetns::rig_ = nullptr;
-std::string* DoctorHostsNetns::skip_why_ = nullptr;
 
 TEST_F(DoctorHostsNetns, EveryHostTheMasterPortAndGlooBandwidth) {
   std::string hf = rig_->write_file("hosts", "node0 slots=2\nnode1 slots=1\nnode2 slots=1\n");

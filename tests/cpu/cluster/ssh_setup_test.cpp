@@ -137,53 +137,34 @@ TEST(SshSetup, MatrixNamesEachFailureOnceWithItsFix) {
 
 // ---- on network-namespace hosts ----
 
-class SshSetupNetns : public ::testing::Test {
+class SshSetupNetns : public NetnsSuite<SshSetupNetns, 3, true> {
  protected:
   static void SetUpTestSuite() {
-    std::string why;
-    rig_ = NetnsRig::create(3, why, true).release();
-    if (!rig_) {
-      skip_why_ = new std::string(why);
-      return;
-    }
+    NetnsSuite::SetUpTestSuite();
+    if (!rig_) return;
     // The "access that exists once": the rig's key in an agent (the hosts accept it from the rig's own list).
-    agent_sock_ = new std::string(rig_->dir() + "/agent.sock");
-    agent_ = new Background("exec ssh-agent -D -a " + *agent_sock_, rig_->dir() + "/agent.log");
-    eventually([] { return fs::exists(*agent_sock_); }, 5000);
+    agent_sock_ = rig_->dir() + "/agent.sock";
+    agent_ = std::make_unique<Background>("exec ssh-agent -D -a " + agent_sock_, rig_->dir() + "/agent.log");
+    eventually([] { return fs::exists(agent_sock_); }, 5000);
     int rc = 0;
-    std::string out = run_capture("SSH_AUTH_SOCK=" + *agent_sock_ + " ssh-add " + rig_->dir() + "/id_ed25519 2>&1", rc);
+    std::string out = run_capture("SSH_AUTH_SOCK=" + agent_sock_ + " ssh-add " + rig_->dir() + "/id_ed25519 2>&1", rc);
     if (rc != 0) throw std::runtime_error("ssh-add failed: " + out);
   }
   static void TearDownTestSuite() {
-    delete agent_;
-    delete rig_;
-    delete agent_sock_;
-    rig_ = nullptr;
-  }
-  void SetUp() override {
-    if (!rig_) GTEST_SKIP() << *skip_why_;
-  }
-  void TearDown() override {
-    if (!rig_) return;
-    EXPECT_EQ(rig_->wait_no_strays(5000), "") << "processes left behind in the hosts";
+    agent_.reset();
+    NetnsSuite::TearDownTestSuite();
   }
   // `zerotune cluster ssh-setup` started in host 0 (its home, the agent), with its output and exit code.
   static std::string setup(const std::string& args, int& rc) {
-    std::string cmd = rig_->in(0, "HOME=" + rig_->home(0) + " SSH_AUTH_SOCK=" + *agent_sock_ + " exec " + exe +
+    std::string cmd = rig_->in(0, "HOME=" + rig_->home(0) + " SSH_AUTH_SOCK=" + agent_sock_ + " exec " + exe +
                                       " cluster ssh-setup --no_prompt " + args);
     return run_capture(cmd + " 2>&1", rc);
   }
   static std::string hostfile(const std::string& name, const std::string& text) { return rig_->write_file(name, text); }
 
-  static NetnsRig* rig_;
-  static std::string* skip_why_;
-  static std::string* agent_sock_;
-  static Background* agent_;
+  static inline std::string agent_sock_;
+  static inline std::unique_ptr<Background> agent_;
 };
-NetnsRig* SshSetupNetns::rig_ = nullptr;
-std::string* SshSetupNetns::skip_why_ = nullptr;
-std::string* SshSetupNetns::agent_sock_ = nullptr;
-Background* SshSetupNetns::agent_ = nullptr;
 
 TEST_F(SshSetupNetns, KeyCreatedInstalledEveryNodeReachesEveryNodeAndARefusingNodeShows) {
   std::string hf = hostfile("hosts3", "node0 slots=1\nnode1 slots=1\nnode2 slots=1\n");

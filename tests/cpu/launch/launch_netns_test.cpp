@@ -18,25 +18,13 @@ namespace {
 
 const std::string exe = ZT_EXE;
 
-class LaunchNetns : public ::testing::Test {
+class LaunchNetns : public NetnsSuite<LaunchNetns, 3> {
  protected:
-  static void SetUpTestSuite() {
-    std::string why;
-    rig_ = NetnsRig::create(3, why).release();
-    if (!rig_) skip_why_ = new std::string(why);
-  }
-  static void TearDownTestSuite() {
-    delete rig_;
-    rig_ = nullptr;
-  }
   void SetUp() override {
-    if (!rig_) GTEST_SKIP() << *skip_why_;
+    NetnsSuite::SetUp();
+    if (!rig_) return;
     work_ = rig_->dir() + "/work_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::create_directories(work_);
-  }
-  void TearDown() override {
-    if (!rig_) return;
-    EXPECT_EQ(rig_->wait_no_strays(5000), "") << "processes left behind in the hosts";
   }
   // The launcher started in host `from` (in the test's work directory), with `env` before it.
   std::string launch(const std::string& args, const std::string& env = "", int from = 0) const {
@@ -49,12 +37,8 @@ class LaunchNetns : public ::testing::Test {
     return rig_->write_file("hostfile" + std::to_string(n++), text);
   }
 
-  static NetnsRig* rig_;
-  static std::string* skip_why_;
   std::string work_;
 };
-NetnsRig* LaunchNetns::rig_ = nullptr;
-std::string* LaunchNetns::skip_why_ = nullptr;
 
 struct Result {
   int rc;

@@ -14,6 +14,8 @@
 #pragma once
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -116,6 +118,29 @@ class NetnsRig {
   std::string dir_;
   int n_ = 0;
   std::map<std::string, std::string> env_;
+};
+
+// A GoogleTest fixture base for a suite that shares one rig of `Hosts` hosts: the rig comes up once for the suite
+// (each Derived has its own), every test is skipped with the reason when network namespaces are unavailable, and
+// every test must leave no processes behind in the hosts. A Derived that needs more calls the base's
+// SetUpTestSuite/TearDownTestSuite/SetUp from its own and returns early when rig_ is null.
+template <class Derived, int Hosts, bool Homes = false>
+class NetnsSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string why;
+    rig_ = NetnsRig::create(Hosts, why, Homes);
+    if (!rig_) skip_why_ = why;
+  }
+  static void TearDownTestSuite() { rig_.reset(); }
+  void SetUp() override {
+    if (!rig_) GTEST_SKIP() << skip_why_;
+  }
+  void TearDown() override {
+    if (rig_) EXPECT_EQ(rig_->wait_no_strays(5000), "") << "processes left behind in the hosts";
+  }
+  static inline std::unique_ptr<NetnsRig> rig_;
+  static inline std::string skip_why_;
 };
 
 }  // namespace zt::test
