@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace zt::cli {
@@ -11,6 +12,15 @@ namespace zt::cli {
 enum class FlagKind { string, integer, number, boolean, list };
 
 struct Flag {
+  // The tables write flags as {name, kind, default, help[, required[, choices]]}.
+  Flag(std::string name_ = {}, FlagKind kind_ = FlagKind::string, std::string default_value_ = {}, std::string help_ = {},
+       bool required_ = false, std::vector<std::string> choices_ = {})
+      : name(std::move(name_)),
+        kind(kind_),
+        default_value(std::move(default_value_)),
+        help(std::move(help_)),
+        required(required_),
+        choices(std::move(choices_)) {}
   std::string name;  // without leading dashes
   FlagKind kind = FlagKind::string;
   std::string default_value;  // as text; empty = none
