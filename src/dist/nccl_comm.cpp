@@ -518,13 +518,15 @@ class NcclComm final : public Comm {
     double ms = 0, max_ms = 0, bytes = 0;
   };
   cudaEvent_t trace_event(cudaStream_t s) {
-    cudaEvent_t e;
-    if (!trace_free_.empty()) {
-      e = trace_free_.back();
-      trace_free_.pop_back();
-    } else {
-      ZT_CUDA(cudaEventCreate(&e));
+    cudaEvent_t e = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(trace_mu_);
+      if (!trace_free_.empty()) {
+        e = trace_free_.back();
+        trace_free_.pop_back();
+      }
     }
+    if (!e) ZT_CUDA(cudaEventCreate(&e));
     ZT_CUDA(cudaEventRecord(e, s));
     return e;
   }
