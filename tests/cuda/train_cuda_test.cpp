@@ -149,7 +149,9 @@ TEST(TrainCuda, Fp16SkipsOverflowedStepsWithoutSteppingTheScheduler) {
     EXPECT_EQ(r.windows[w]["train/loss_scale"].get<double>(), replay.scale()) << "window " << w + 1;
     const train::ScaleUpdate u = replay.update(skip);
     EXPECT_EQ(u.skipped, skip);
-    if (skip) EXPECT_EQ(r.windows[w]["train/skipped_steps"].get<double>(), double(++skipped)) << "window " << w + 1;
+    if (skip) {
+      EXPECT_EQ(r.windows[w]["train/skipped_steps"].get<double>(), double(++skipped)) << "window " << w + 1;
+    }
     std::cout << "fp16 window " << w + 1 << (skip ? ": skipped" : ": applied") << " at scale "
               << r.windows[w]["train/loss_scale"].get<double>() << "\n";
   }

@@ -119,7 +119,9 @@ TEST(DataSamples, TokenisedCacheLlama3) {
     auto got = p.train.tokens(i);
     EXPECT_EQ(std::vector<int32_t>(got.begin(), got.end()), full) << "sample " << i;
     EXPECT_EQ(got[0], *tok.bos_id());
-    if (got.size() < 24) EXPECT_EQ(got.back(), *tok.eos_id());
+    if (got.size() < 24) {
+      EXPECT_EQ(got.back(), *tok.eos_id());
+    }
     std::vector<int32_t> prompt = tok.encode(b.prompt(b.train[i]), true);
     EXPECT_LE(p.train.prompt_tokens(i), int32_t(prompt.size()));
     EXPECT_GE(p.train.prompt_tokens(i), int32_t(prompt.size()) - 1);

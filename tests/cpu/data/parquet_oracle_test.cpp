@@ -45,8 +45,9 @@ void expect_rows(const Table& t, const Json& rows, const std::string& what) {
     for (auto& c : t.columns) want[c.name] = rows[r].contains(c.name) ? rows[r][c.name] : Json();
     ASSERT_EQ(mine, want) << what << " row " << r;
   }
-  if (!rows.empty())
+  if (!rows.empty()) {
     for (auto it = rows[0].begin(); it != rows[0].end(); ++it) EXPECT_NE(t.find(it.key()), nullptr) << what << ": column " << it.key();
+  }
 }
 
 }  // namespace

@@ -46,7 +46,9 @@ void expect_equal(const Table& t, const std::vector<TestColumn>& cols) {
       if (cols[k].type == 6) {
         ASSERT_EQ(c.type, ColumnType::string);
         ASSERT_EQ(c.is_null(r), !cols[k].s[r].has_value()) << c.name << " row " << r;
-        if (cols[k].s[r]) EXPECT_EQ(c.strings[r], *cols[k].s[r]) << c.name << " row " << r;
+        if (cols[k].s[r]) {
+          EXPECT_EQ(c.strings[r], *cols[k].s[r]) << c.name << " row " << r;
+        }
       } else {
         ASSERT_EQ(c.type, ColumnType::int64);
         ASSERT_EQ(c.is_null(r), !cols[k].i[r].has_value()) << c.name << " row " << r;

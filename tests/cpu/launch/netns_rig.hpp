@@ -137,7 +137,9 @@ class NetnsSuite : public ::testing::Test {
     if (!rig_) GTEST_SKIP() << skip_why_;
   }
   void TearDown() override {
-    if (rig_) EXPECT_EQ(rig_->wait_no_strays(5000), "") << "processes left behind in the hosts";
+    if (rig_) {
+      EXPECT_EQ(rig_->wait_no_strays(5000), "") << "processes left behind in the hosts";
+    }
   }
   static inline std::unique_ptr<NetnsRig> rig_;
   static inline std::string skip_why_;

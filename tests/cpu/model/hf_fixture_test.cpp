@@ -56,7 +56,9 @@ TEST_P(HfFixture, LogitsLossAndEveryGradient) {
   EXPECT_GT(checked, 0);
   // every gradient in the fixture belongs to a model parameter
   for (auto& n : f.tensors.names())
-    if (n.starts_with("grad.")) EXPECT_TRUE(m->layout().find(n.substr(5)).second) << n;
+    if (n.starts_with("grad.")) {
+      EXPECT_TRUE(m->layout().find(n.substr(5)).second) << n;
+    }
 }
 
 TEST_P(HfFixture, LoraGradientsMatchPeft) {
@@ -76,7 +78,9 @@ TEST_P(HfFixture, LoraGradientsMatchPeft) {
   double loss = m->run(fixture_batch(f), RunOptions{}, true);
   EXPECT_NEAR(loss, f.scalars.at("lora_loss").get<double>(), kLossTol * loss);
   for (auto& n : f.tensors.names())
-    if (n.starts_with("lora_grad.")) EXPECT_LT(test::rel_err(m->grad(n.substr(10)), f.tensors.view(n)), kGradTol) << n;
+    if (n.starts_with("lora_grad.")) {
+      EXPECT_LT(test::rel_err(m->grad(n.substr(10)), f.tensors.view(n)), kGradTol) << n;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, HfFixture, ::testing::Values("llama31", "qwen2", "llama2", "mistral"));
