@@ -39,6 +39,14 @@ std::optional<int> int_var(const EnvLookup& env, const std::string& name) {
   return parse_int_var(name, *v);
 }
 
+// A 0/1 switch: `out` keeps its default when `name` is unset.
+void switch_var(const EnvLookup& env, const std::string& name, bool& out) {
+  if (auto v = lookup(env, name)) {
+    check(*v == "0" || *v == "1", name + "='" + *v + "' must be 0 or 1", "unset " + name + " for the default");
+    out = *v == "1";
+  }
+}
+
 int required_int(const EnvLookup& env, const std::string& name, const std::string& why) {
   auto v = int_var(env, name);
   check(v.has_value(), name + " is not set but " + why, "the launcher sets it for every rank; check the job's environment");
@@ -324,10 +332,7 @@ CommOptions comm_options_from_env(const RankInfo& info) { return comm_options_fr
 CommOptions comm_options_from_env(const RankInfo& info, const EnvLookup& env) {
   CommOptions o;
   if (auto s = lookup(env, "ZEROTUNE_JOB_SECRET")) o.secret = parse_secret_hex(*s, "ZEROTUNE_JOB_SECRET");
-  if (auto a = lookup(env, "ZEROTUNE_ALLOW_INSECURE_RDZV")) {
-    check(*a == "0" || *a == "1", "ZEROTUNE_ALLOW_INSECURE_RDZV='" + *a + "' must be 0 or 1");
-    o.allow_insecure = *a == "1";
-  }
+  switch_var(env, "ZEROTUNE_ALLOW_INSECURE_RDZV", o.allow_insecure);
   check(!o.secret.empty() || o.allow_insecure || info.world_size == 1,
         "ZEROTUNE_JOB_SECRET is not set for a job of " + std::to_string(info.world_size) +
             " ranks: the rendezvous store accepts only ranks that know the job's secret",
@@ -345,14 +350,8 @@ CommOptions comm_options_from_env(const RankInfo& info, const EnvLookup& env) {
           "unset it for NCCL's own choice, or give e.g. 8");
     o.comm_sms = int(n);
   }
-  auto flag = [&](const char* var, bool& out) {
-    if (auto v = lookup(env, var)) {
-      check(*v == "0" || *v == "1", std::string(var) + "='" + *v + "' must be 0 or 1", std::string("unset ") + var + " for the default");
-      out = *v == "1";
-    }
-  };
-  flag("ZEROTUNE_COMM_CE", o.copy_engine);
-  flag("ZEROTUNE_COMM_TRACE", o.trace);
+  switch_var(env, "ZEROTUNE_COMM_CE", o.copy_engine);
+  switch_var(env, "ZEROTUNE_COMM_TRACE", o.trace);
   return o;
 }
 

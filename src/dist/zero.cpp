@@ -71,6 +71,10 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
     frozen_arena = comm_.collective_buffer(frozen_total, dtype);
     trainable_arena = comm_.collective_buffer(trainable_total, dtype);
   }
+  // A stage-3 shard: its place in the registered buffer, else memory of its own.
+  auto shard = [&](const Tensor& arena, int64_t at, int64_t numel) {
+    return arena.defined() ? narrow_or_none(arena, at, numel) : alloc(numel, dtype);
+  };
   for (int u = 0; u < n; ++u) {
     const auto& ul = L.units[size_t(u)];
     UnitState& s = units_[size_t(u)];
@@ -86,9 +90,8 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
       s.trainable = alloc(s.trainable_shard * world_, dtype);
       s.params = model::bind_params(ul, narrow_or_none(s.frozen, 0, s.frozen_n), narrow_or_none(s.trainable, 0, s.trainable_n));
     } else {
-      s.frozen = frozen_arena.defined() ? narrow_or_none(frozen_arena, frozen_at[size_t(u)], s.frozen_shard) : alloc(s.frozen_shard, dtype);
-      s.trainable = trainable_arena.defined() ? narrow_or_none(trainable_arena, trainable_at[size_t(u)], s.trainable_shard)
-                                              : alloc(s.trainable_shard, dtype);
+      s.frozen = shard(frozen_arena, frozen_at[size_t(u)], s.frozen_shard);
+      s.trainable = shard(trainable_arena, trainable_at[size_t(u)], s.trainable_shard);
     }
     s.grad = alloc(opt_.stage < 2 ? s.trainable_shard * world_ : s.trainable_shard, DType::f32);
     if (opt_.stage < 2 && s.trainable_n) s.grads = model::bind_grads(ul, s.grad.narrow(0, s.trainable_n));
@@ -116,12 +119,13 @@ ZeroEngine::ZeroEngine(model::ModelConfig cfg, model::LoraSpec lora, DType dtype
   }
   const bool tied = config().tie_word_embeddings;
   if (opt_.stage == 3) {
-    for (int i = 0; i < 2; ++i) {
-      Tensor frozen = frozen_arena.defined() ? comm_.collective_buffer(max_frozen, dtype) : Tensor();
-      Tensor trainable = trainable_arena.defined() ? comm_.collective_buffer(max_trainable, dtype) : Tensor();
-      gather_slots_.push_back({frozen.defined() ? frozen : alloc(max_frozen, dtype),
-                               trainable.defined() ? trainable : alloc(max_trainable, dtype), Tensor(), -1});
-    }
+    // Gather slots registered like the shards they gather (else ordinary memory).
+    auto slot_buffer = [&](const Tensor& arena, int64_t numel) {
+      Tensor t = arena.defined() ? comm_.collective_buffer(numel, dtype) : Tensor();
+      return t.defined() ? t : alloc(numel, dtype);
+    };
+    for (int i = 0; i < 2; ++i)
+      gather_slots_.push_back({slot_buffer(frozen_arena, max_frozen), slot_buffer(trainable_arena, max_trainable), Tensor(), -1});
     if (tied) tied_slot_ = {alloc(units_[0].frozen_shard * world_, dtype), alloc(units_[0].trainable_shard * world_, dtype), Tensor(), 0};
     slot_views_.resize(3);
     for (int sl = 0; sl < 3; ++sl) {
@@ -237,9 +241,7 @@ void ZeroEngine::gather(const std::function<void(int, const UnitParams&)>& sink)
       if (th.defined()) ops::copy(th, s.trainable.narrow(0, s.trainable_n));
     } else {
       Slot& slot = gather_slots_[0];
-      comm_.wait_for_compute();
-      if (s.frozen_n) comm_.all_gather(slot.frozen.narrow(0, s.frozen_shard * world_), s.frozen);
-      if (s.trainable_n) comm_.all_gather(slot.trainable.narrow(0, s.trainable_shard * world_), s.trainable);
+      gather_unit(int(u), slot);
       comm_.compute_waits();
       if (fh.defined()) ops::copy(fh, slot.frozen.narrow(0, s.frozen_n));
       if (th.defined()) ops::copy(th, slot.trainable.narrow(0, s.trainable_n));
@@ -252,10 +254,10 @@ void ZeroEngine::gather(const std::function<void(int, const UnitParams&)>& sink)
 
 // ---- stage 3 gathers ----
 
-void ZeroEngine::gather_unit(int u, Slot& slot) {
+void ZeroEngine::gather_unit(int u, Slot& slot, bool frozen) {
   const UnitState& s = units_[size_t(u)];
-  comm_.wait_for_compute();  // the slot's previous unit is done with it
-  if (s.frozen_n) comm_.all_gather(slot.frozen.narrow(0, s.frozen_shard * world_), s.frozen);
+  comm_.wait_for_compute();  // the slot's previous unit is done with it (and the publish that wrote the shards)
+  if (frozen && s.frozen_n) comm_.all_gather(slot.frozen.narrow(0, s.frozen_shard * world_), s.frozen);
   if (s.trainable_n) comm_.all_gather(slot.trainable.narrow(0, s.trainable_shard * world_), s.trainable);
 }
 
@@ -263,12 +265,10 @@ void ZeroEngine::gather_unit(int u, Slot& slot) {
 // frozen part, which only load() changes; its trainable part is gathered again if an optimizer step published new
 // values since. So a training step starts computing at once instead of waiting for the embedding's gather.
 void ZeroEngine::prefetch(int u) {
-  const UnitState& s = units_[size_t(u)];
   if (const int held = gathered_in_[size_t(u)]; held >= 0) {
     Slot& slot = gather_slots_[size_t(held)];
-    if (slot.version == params_version_ || !s.trainable_n) return;
-    comm_.wait_for_compute();  // the slot's last reader, and the publish that wrote the shard
-    comm_.all_gather(slot.trainable.narrow(0, s.trainable_shard * world_), s.trainable);
+    if (slot.version == params_version_ || !units_[size_t(u)].trainable_n) return;
+    gather_unit(u, slot, /*frozen=*/false);
     slot.version = params_version_;
     gather_ticket_[size_t(held)] = comm_.ticket();
     return;

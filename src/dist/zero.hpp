@@ -95,7 +95,7 @@ class ZeroEngine {
   Tensor owned_grad(const UnitState& s) const;
   Tensor alloc(int64_t n, DType dt) const;
   const model::UnitParams& params_for(int u);     // stage 3: gathered views (waits for the gather)
-  void gather_unit(int u, Slot& slot);            // stage 3: all_gather unit u's shards into slot
+  void gather_unit(int u, Slot& slot, bool frozen = true);  // stage 3: all_gather unit u's shards into slot
   void prefetch(int u);
   void forget_gathers();  // the slots' contents are no longer the parameters (load, gather for export)
 
